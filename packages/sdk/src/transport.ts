@@ -4,6 +4,7 @@ import {
   HardenError,
   type HardenContext,
   isHardenedMethod,
+  isHardenError,
   type JsonObject,
   JsonRpcError,
   type McpResult,
@@ -29,6 +30,15 @@ export interface HardenTransportOptions {
   kind?: string;
   /** Called with errors that are not refusals (a middleware bug); they reach the client as a bare internal error. */
   onError?: (error: unknown, ctx: HardenContext | undefined) => void;
+}
+
+/**
+ * Send options the decorator passes with a refusal. SDK transports ignore the extra field; an
+ * HTTP host that writes responses itself (`@mcp-harden/http`) uses it to answer with the
+ * refusal's HTTP status and headers (401 + `WWW-Authenticate`, 429 + `Retry-After`).
+ */
+export interface HardenedSendOptions extends TransportSendOptions {
+  refusal?: { status: number; headers?: Readonly<Record<string, string>>; error: HardenError };
 }
 
 interface Pending {
@@ -236,8 +246,12 @@ export class HardenedTransport implements Transport {
       result !== undefined
         ? { jsonrpc: '2.0', id, result: result as JSONRPCMessage & Record<string, unknown> }
         : ({ jsonrpc: '2.0', id, error: toJsonRpcError(error) } as JSONRPCMessage);
+    const options: HardenedSendOptions = { relatedRequestId: id };
+    if (result === undefined && isHardenError(error)) {
+      options.refusal = { status: error.httpStatus, headers: error.httpHeaders, error };
+    }
     try {
-      await this.#inner.send(message, { relatedRequestId: id });
+      await this.#inner.send(message, options);
     } catch (err) {
       this.onerror?.(err instanceof Error ? err : new Error(String(err)));
     }
