@@ -77,7 +77,7 @@ export interface TargetPolicy {
  * }
  * ```
  */
-export interface HardenState {}
+export type HardenState = {};
 
 /** How the request reached the server. */
 export interface RequestInfo {
@@ -154,7 +154,9 @@ export interface ContextInit {
 const noPolicy: PolicyLookup = () => undefined;
 
 function asObject(value: unknown): JsonObject | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as JsonObject)
+    : undefined;
 }
 
 function invalid(message: string): HardenError {
@@ -170,7 +172,9 @@ function checkParams(method: HardenedMethod, params: JsonObject): void {
     needs('name');
     const args = params.arguments;
     if (args !== undefined && asObject(args) === undefined) {
-      throw new HardenError('ERR_INVALID_ARGUMENTS', 'arguments must be an object', { data: { path: 'arguments' } });
+      throw new HardenError('ERR_INVALID_ARGUMENTS', 'arguments must be an object', {
+        data: { path: 'arguments' },
+      });
     }
   } else if (method === 'resources/read') {
     needs('uri');
@@ -178,7 +182,8 @@ function checkParams(method: HardenedMethod, params: JsonObject): void {
     if (asObject(params.ref) === undefined) throw invalid('params.ref must be an object');
     if (asObject(params.argument) === undefined) throw invalid('params.argument must be an object');
   }
-  if (params._meta !== undefined && asObject(params._meta) === undefined) throw invalid('params._meta must be an object');
+  if (params._meta !== undefined && asObject(params._meta) === undefined)
+    throw invalid('params._meta must be an object');
 }
 
 function targetOf(method: HardenedMethod, params: JsonObject): [string | undefined, TargetKind | undefined] {
@@ -238,7 +243,8 @@ export function createContext(init: ContextInit): HardenContext {
     protocolVersion: init.protocolVersion,
     meta: asObject(params._meta),
     signal: init.signal ?? new AbortController().signal,
-    policy: init.policy ?? (targetKind && target !== undefined ? lookupPolicy(targetKind, target) : undefined),
+    policy:
+      init.policy ?? (targetKind && target !== undefined ? lookupPolicy(targetKind, target) : undefined),
     lookupPolicy,
     state: {},
     request: init.request ?? { transport: 'unknown' },

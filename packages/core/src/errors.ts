@@ -57,7 +57,10 @@ export class HardenError extends Error {
   source: string | undefined;
 
   constructor(code: HardenErrorCode, message?: string, options: HardenErrorOptions = {}) {
-    super(message ?? ERROR_CODES[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      message ?? ERROR_CODES[code].message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.data = options.data;
     this.httpHeaders = options.httpHeaders;
@@ -144,7 +147,11 @@ export function toJsonRpcError(err: unknown): JsonRpcErrorObject {
       ? { code: err.rpcCode, message: err.message }
       : { code: err.rpcCode, message: err.message, data: err.data };
   }
-  return { code: ERROR_CODES.ERR_INTERNAL.jsonRpc, message: 'Internal error', data: { code: 'ERR_INTERNAL' } };
+  return {
+    code: ERROR_CODES.ERR_INTERNAL.jsonRpc,
+    message: 'Internal error',
+    data: { code: 'ERR_INTERNAL' },
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { closeAll, type HardenContext, type Middleware, type TargetPolicy } from '@mcp-harden/core';
-import type { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { type PolicyMap, PolicyRegistry } from './policies.js';
 import { type HardenedTransport, hardenTransport } from './transport.js';

@@ -1,10 +1,10 @@
 import {
   compose,
   createContext,
-  HardenError,
   type HardenContext,
-  isHardenedMethod,
+  HardenError,
   isHardenError,
+  isHardenedMethod,
   type JsonObject,
   JsonRpcError,
   type McpResult,
@@ -162,7 +162,9 @@ export class HardenedTransport implements Transport {
     let outcome: McpResult | unknown;
     let failed = false;
     try {
-      const headers = extra?.requestInfo?.headers as Record<string, string | string[] | undefined> | undefined;
+      const headers = extra?.requestInfo?.headers as
+        | Record<string, string | string[] | undefined>
+        | undefined;
       const params = request.params;
       if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
         throw new HardenError('ERR_INVALID_PARAMS', 'params must be an object');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Middleware } from '@mcp-harden/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -42,9 +42,11 @@ export function buildServer(
     { description: 'Echoes text', inputSchema: { text: z.string() } },
     async ({ text }) => ({ content: [{ type: 'text', text }] }),
   );
-  hardened.withPolicy({ tags: ['admin'] }).registerTool('secret', { description: 'Admin only' }, async () => ({
-    content: [{ type: 'text', text: 'the secret' }],
-  }));
+  hardened
+    .withPolicy({ tags: ['admin'] })
+    .registerTool('secret', { description: 'Admin only' }, async () => ({
+      content: [{ type: 'text', text: 'the secret' }],
+    }));
   server.registerTool('slow', { description: 'Waits until cancelled' }, async (extra) => {
     probe.slowStarted++;
     (probe as Probe & { markStarted: () => void }).markStarted();

@@ -103,7 +103,10 @@ describe.each(modes)('harden() over %s', (mode) => {
       const result = await next();
       if (ctx.method !== 'tools/list') return result;
       const tools = result.tools as Array<{ name: string }>;
-      return { ...result, tools: tools.filter((t) => !ctx.lookupPolicy('tool', t.name)?.tags?.includes('admin')) };
+      return {
+        ...result,
+        tools: tools.filter((t) => !ctx.lookupPolicy('tool', t.name)?.tags?.includes('admin')),
+      };
     };
     const { client } = await start([hideAdmin]);
     const { tools } = await client.listTools();
@@ -183,7 +186,10 @@ describe.each(modes)('harden() over %s', (mode) => {
     const { client } = await start([async (_ctx, next) => next()]);
     const { CallToolResultSchema, EmptyResultSchema } = await import('@modelcontextprotocol/sdk/types.js');
     const badArgs = await client
-      .request({ method: 'tools/call', params: { name: 'echo', arguments: 'not an object' } }, CallToolResultSchema)
+      .request(
+        { method: 'tools/call', params: { name: 'echo', arguments: 'not an object' } },
+        CallToolResultSchema,
+      )
       .catch((e: unknown) => e);
     expect(badArgs).toBeInstanceOf(McpError);
     expect((badArgs as McpError).code).toBe(-32602);
@@ -195,7 +201,9 @@ describe.each(modes)('harden() over %s', (mode) => {
     expect((noName as McpError).code).toBe(-32602);
     expect((noName as McpError).data).toMatchObject({ code: 'ERR_INVALID_PARAMS' });
 
-    const unknown = await client.request({ method: 'no/such/method' }, EmptyResultSchema).catch((e: unknown) => e);
+    const unknown = await client
+      .request({ method: 'no/such/method' }, EmptyResultSchema)
+      .catch((e: unknown) => e);
     expect((unknown as McpError).code).toBe(-32601);
 
     expect((await client.callTool({ name: 'echo', arguments: { text: 'still here' } })).content).toEqual([
@@ -218,10 +226,15 @@ describe.each(modes)('harden() over %s', (mode) => {
     expect(errors).toHaveLength(1);
   });
 
+  // Stateless HTTP cannot carry a server-to-client request: the client's answer arrives on a new
+  // request that no per-request server can match, so this case runs in memory and stateful only.
   it.runIf(mode !== 'http-stateless')('keeps server-to-client requests (elicitation) working', async () => {
     const { client } = await start([async (_ctx, next) => next()]);
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Ada' } }));
+    client.setRequestHandler(ElicitRequestSchema, async () => ({
+      action: 'accept',
+      content: { name: 'Ada' },
+    }));
     const result = await client.callTool({ name: 'ask', arguments: {} });
     expect(result.content).toEqual([{ type: 'text', text: 'hello Ada' }]);
   });

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { createContext, HardenError, isHardenedMethod } from '../src/index.js';
+
+describe('createContext', () => {
+  it('reads target and arguments of each hardened method', () => {
+    expect(createContext({ method: 'tools/call', params: { name: 't', arguments: { x: 1 } } })).toMatchObject(
+      {
+        target: 't',
+        targetKind: 'tool',
+        arguments: { x: 1 },
+      },
+    );
+    expect(createContext({ method: 'prompts/get', params: { name: 'p' } })).toMatchObject({
+      target: 'p',
+      targetKind: 'prompt',
+      arguments: {},
+    });
+    expect(createContext({ method: 'resources/read', params: { uri: 'notes://1' } })).toMatchObject({
+      target: 'notes://1',
+      targetKind: 'resource',
+      arguments: undefined,
+    });
+    expect(
+      createContext({
+        method: 'completion/complete',
+        params: { ref: { type: 'ref/prompt', name: 'p' }, argument: { name: 'lang', value: 'py' } },
+      }),
+    ).toMatchObject({ target: 'p', targetKind: 'prompt', arguments: { lang: 'py' } });
+    expect(createContext({ method: 'tools/list' })).toMatchObject({
+      target: undefined,
+      targetKind: undefined,
+    });
+  });
+
+  it('looks up the declared policy of the target', () => {
+    const ctx = createContext({
+      method: 'tools/call',
+      params: { name: 'write' },
+      lookupPolicy: (kind, target) =>
+        kind === 'tool' && target === 'write' ? { tags: ['destructive'] } : undefined,
+    });
+    expect(ctx.policy).toEqual({ tags: ['destructive'] });
+    expect(ctx.lookupPolicy('tool', 'other')).toBeUndefined();
+  });
+
+  it('exposes _meta and starts with an empty state bag', () => {
+    const ctx = createContext({ method: 'tools/list', params: { _meta: { traceparent: '00-abc' } } });
+    expect(ctx.meta).toEqual({ traceparent: '00-abc' });
+    expect(ctx.state).toEqual({});
+  });
+
+  it.each([
+    ['non-object arguments', { name: 't', arguments: 'x' }, 'ERR_INVALID_ARGUMENTS'],
+    ['array arguments', { name: 't', arguments: [1] }, 'ERR_INVALID_ARGUMENTS'],
+    ['missing name', { arguments: {} }, 'ERR_INVALID_PARAMS'],
+    ['numeric name', { name: 7 }, 'ERR_INVALID_PARAMS'],
+    ['non-object _meta', { name: 't', _meta: 'x' }, 'ERR_INVALID_PARAMS'],
+  ])('refuses %s with a typed error', (_label, params, code) => {
+    let error: unknown;
+    try {
+      createContext({ method: 'tools/call', params });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(HardenError);
+    expect((error as HardenError).code).toBe(code);
+  });
+
+  it('knows which methods are hardened', () => {
+    expect(isHardenedMethod('tools/call')).toBe(true);
+    expect(isHardenedMethod('initialize')).toBe(false);
+    expect(isHardenedMethod('notifications/cancelled')).toBe(false);
+  });
+});
