@@ -1,0 +1,346 @@
+import {
+  defineMiddleware,
+  type HardenContext,
+  HardenError,
+  type HealthCheck,
+  type McpResult,
+  type Middleware,
+  type Next,
+} from '@mcp-harden/core';
+import { ConcurrencyGate, type Slot } from './concurrency.js';
+import { encodeKey, principalParts } from './keys.js';
+import {
+  checkOptions,
+  DEFAULT_LIMITED_METHODS,
+  type Limit,
+  RATE_LIMIT_LEVELS,
+  type RateLimitLevel,
+  type RateLimitOptions,
+  type RefusalEvent,
+  type TargetRateLimit,
+  targetPolicyProblem,
+} from './options.js';
+import { type Consumed, LevelStore, type StoreCounters } from './store.js';
+
+/** What rate limiting decided for the current request, on `ctx.state.rateLimit`. */
+export interface RateLimitState {
+  /** The level that refused, or the level with the fewest points left (`none` when no budget applied). */
+  level: string;
+  refused: boolean;
+  /** Points left at `level` after this call, when a budget applied. */
+  remainingPoints?: number;
+  /** On refusal: how long to wait before retrying. */
+  retryAfterMs?: number;
+  /** True when the decision did not come from the configured store (insurance or fail-open). */
+  degraded?: boolean;
+}
+
+declare module '@mcp-harden/core' {
+  interface HardenState {
+    /** Set by `@mcp-harden/rate-limit` on every limited request. */
+    rateLimit?: RateLimitState;
+  }
+  interface TargetPolicy {
+    /** Cost, budget and concurrency cap of this target (`@mcp-harden/rate-limit`). */
+    rateLimit?: TargetRateLimit;
+  }
+}
+
+/** Counters for telemetry; see {@link RateLimitMiddleware.stats}. */
+export interface RateLimitStats {
+  /** Refusals by level: `session`, `principalTool`, `principal`, `tenant`, `global`, `concurrency:<level>`, `store`. */
+  refusals: Record<string, number>;
+  /** Calls allowed. */
+  allowed: number;
+  /** Store calls that failed (Redis down or slow). */
+  storeErrors: number;
+  /** Level checks decided by the insurance limiter while the store failed. */
+  insuranceDecisions: number;
+  /** Level checks let through unmetered by `fail-open`. */
+  failOpen: number;
+  /** Level checks refused because the store failed (`fail-closed`). */
+  failClosed: number;
+  /** Calls in flight that hold a concurrency slot. */
+  inFlight: number;
+}
+
+/** The middleware returned by {@link rateLimit}, with counters for telemetry. */
+export interface RateLimitMiddleware extends Middleware {
+  /** A snapshot of the counters since construction. */
+  stats(): RateLimitStats;
+}
+
+interface Check {
+  level: RateLimitLevel;
+  store: LevelStore;
+  key: string;
+}
+
+const retryAfterSeconds = (ms: number) => String(Math.max(1, Math.ceil(ms / 1000)));
+
+/**
+ * Rate limits and concurrency caps for MCP requests. Budgets (points per duration) apply per
+ * session, principal+target, principal, tenant and globally; a call costs 1 point unless a cost
+ * is set for its target (`costs`, or `withPolicy({ rateLimit: { cost } })`). Concurrency caps
+ * bound calls in flight per principal, per target and globally. Budgets live in memory, or in
+ * Redis when a client is passed so that replicas share them.
+ *
+ * Refusals throw `ERR_RATE_LIMITED` with `data: { level, retryAfterMs }` and a `Retry-After`
+ * header; a failing Redis store never surfaces as an internal error (see `onStoreError`).
+ *
+ * @example
+ * ```ts
+ * import { rateLimit } from '@mcp-harden/rate-limit';
+ * const limiter = rateLimit({
+ *   limits: { principal: { points: 60, duration: 60 }, global: { points: 1000, duration: 1 } },
+ *   concurrency: { principal: 4 },
+ *   costs: { 'run-report': 10 },
+ * });
+ * harden(server, { use: [auth, limiter] });
+ * limiter.stats().refusals; // { principal: 3, 'concurrency:principal': 1 }
+ * ```
+ */
+export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
+  checkOptions(options);
+  const limits = { ...options.limits };
+  const capOf = { ...options.concurrency };
+  const costs = new Map(Object.entries(options.costs ?? {}));
+  const defaultCost = options.defaultCost ?? 1;
+  const methods = new Set<string>(options.methods ?? DEFAULT_LIMITED_METHODS);
+  const concurrencyRetryAfterMs = options.concurrencyRetryAfterMs ?? 1000;
+  const counters: StoreCounters = { storeErrors: 0, insuranceDecisions: 0, failOpen: 0, failClosed: 0 };
+  const settings = {
+    keyPrefix: options.keyPrefix ?? 'mcp-harden:rl',
+    redis: options.redis,
+    mode: options.onStoreError ?? 'insurance',
+    counters,
+    onStoreFailure: options.onStoreFailure,
+  };
+  const refusals: Record<string, number> = {};
+  let allowed = 0;
+  let closed = false;
+  const gate = new ConcurrencyGate();
+
+  const stores = new Map<RateLimitLevel, LevelStore>();
+  for (const level of RATE_LIMIT_LEVELS) {
+    const limit = limits[level];
+    if (limit) stores.set(level, new LevelStore(level, limit, settings));
+  }
+  // Per-target budgets declared by policy, one store per distinct limit, created on first use.
+  const targetStores = new Map<string, LevelStore>();
+  const targetStore = (limit: Limit): LevelStore => {
+    const id = `${limit.points}/${limit.duration}`;
+    let store = targetStores.get(id);
+    if (!store) {
+      store = new LevelStore('principalTool', limit, settings);
+      targetStores.set(id, store);
+    }
+    return store;
+  };
+
+  const refuse = (
+    ctx: HardenContext,
+    level: string,
+    retryAfterMs: number,
+    remainingPoints?: number,
+  ): never => {
+    refusals[level] = (refusals[level] ?? 0) + 1;
+    ctx.state.rateLimit = {
+      level,
+      refused: true,
+      retryAfterMs,
+      ...(remainingPoints === undefined ? {} : { remainingPoints }),
+    };
+    if (options.onRefusal) {
+      const event: RefusalEvent = {
+        level,
+        retryAfterMs,
+        method: ctx.method,
+        target: ctx.target,
+        subject: ctx.principal?.subject,
+      };
+      try {
+        options.onRefusal(event);
+      } catch {
+        // Metrics must never change the decision.
+      }
+    }
+    throw new HardenError('ERR_RATE_LIMITED', 'Rate limit exceeded', {
+      data: { level, retryAfterMs },
+      httpHeaders: { 'Retry-After': retryAfterSeconds(retryAfterMs) },
+    });
+  };
+
+  const checksFor = (ctx: HardenContext, policy: TargetRateLimit | undefined): Check[] => {
+    const who = principalParts(ctx.principal);
+    const checks: Check[] = [];
+    for (const level of RATE_LIMIT_LEVELS) {
+      let store = stores.get(level);
+      let parts: (string | null)[] | undefined;
+      switch (level) {
+        case 'session':
+          parts = ctx.sessionId === undefined ? undefined : [ctx.sessionId];
+          break;
+        case 'principalTool':
+          if (policy?.limit) store = targetStore(policy.limit);
+          parts = ctx.target === undefined ? undefined : [...who, ctx.targetKind ?? null, ctx.target];
+          break;
+        case 'principal':
+          parts = who;
+          break;
+        case 'tenant':
+          parts = ctx.principal?.tenant === undefined ? undefined : [ctx.principal.tenant];
+          break;
+        case 'global':
+          parts = [];
+          break;
+      }
+      if (store && parts) checks.push({ level, store, key: encodeKey(parts) });
+    }
+    return checks;
+  };
+
+  const slotsFor = (ctx: HardenContext, policy: TargetRateLimit | undefined): Slot[] => {
+    const slots: Slot[] = [];
+    if (capOf.global !== undefined)
+      slots.push({ label: 'concurrency:global', key: 'global', cap: capOf.global });
+    if (capOf.principal !== undefined) {
+      slots.push({
+        label: 'concurrency:principal',
+        key: `principal:${encodeKey(principalParts(ctx.principal))}`,
+        cap: capOf.principal,
+      });
+    }
+    const toolCap = policy?.concurrency ?? capOf.tool;
+    if (toolCap !== undefined && ctx.target !== undefined) {
+      slots.push({
+        label: 'concurrency:tool',
+        key: `tool:${encodeKey([ctx.targetKind ?? null, ctx.target])}`,
+        cap: toolCap,
+      });
+    }
+    return slots;
+  };
+
+  const consumeAll = async (ctx: HardenContext, checks: Check[], cost: number): Promise<void> => {
+    if (checks.length === 0 || cost === 0) {
+      ctx.state.rateLimit = { level: 'none', refused: false };
+      return;
+    }
+    const results: Consumed[] = await Promise.all(checks.map((c) => c.store.consume(c.key, cost)));
+    const degraded = results.some(
+      (r) =>
+        r.kind === 'open' || ((r.kind === 'allowed' || r.kind === 'refused') && r.backend === 'insurance'),
+    );
+    let refusedAt: { level: RateLimitLevel; msBeforeNext: number; remainingPoints: number } | undefined;
+    let unavailable = false;
+    results.forEach((r, i) => {
+      if (r.kind === 'unavailable') unavailable = true;
+      if (r.kind === 'refused' && (!refusedAt || r.msBeforeNext > refusedAt.msBeforeNext)) {
+        refusedAt = {
+          level: checks[i]!.level,
+          msBeforeNext: r.msBeforeNext,
+          remainingPoints: r.remainingPoints,
+        };
+      }
+    });
+    if (refusedAt || unavailable) {
+      // A call refused at one level does not spend the budgets of the others.
+      await Promise.all(
+        results.map((r, i) =>
+          r.kind === 'allowed' ? checks[i]!.store.refund(checks[i]!.key, cost, r.backend) : undefined,
+        ),
+      );
+    }
+    if (refusedAt)
+      refuse(ctx, refusedAt.level, Math.max(1, Math.ceil(refusedAt.msBeforeNext)), refusedAt.remainingPoints);
+    if (unavailable) {
+      refusals.store = (refusals.store ?? 0) + 1;
+      ctx.state.rateLimit = { level: 'store', refused: true, degraded: true };
+      throw new HardenError('ERR_UNAVAILABLE', 'Rate limiting is unavailable; try again later', {
+        data: { level: 'store', retryAfterMs: concurrencyRetryAfterMs },
+        httpHeaders: { 'Retry-After': retryAfterSeconds(concurrencyRetryAfterMs) },
+      });
+    }
+    let tightest: { level: string; remainingPoints: number } | undefined;
+    results.forEach((r, i) => {
+      if (r.kind === 'allowed' && (!tightest || r.remainingPoints < tightest.remainingPoints)) {
+        tightest = { level: checks[i]!.level, remainingPoints: r.remainingPoints };
+      }
+    });
+    ctx.state.rateLimit = {
+      level: tightest?.level ?? 'none',
+      refused: false,
+      ...(tightest ? { remainingPoints: tightest.remainingPoints } : {}),
+      ...(degraded ? { degraded: true } : {}),
+    };
+  };
+
+  const middleware = defineMiddleware(
+    'rate-limit',
+    async function rateLimitMiddleware(ctx: HardenContext, next: Next): Promise<McpResult> {
+      if (!methods.has(ctx.method)) return next();
+      if (closed) throw new HardenError('ERR_UNAVAILABLE', 'The server is shutting down');
+      if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
+      const policy = ctx.policy?.rateLimit;
+      if (policy !== undefined && targetPolicyProblem(policy) !== undefined) {
+        // A broken policy is a server bug: refuse (fail closed) without detail for the client.
+        throw new HardenError('ERR_MIDDLEWARE', 'Invalid rate-limit policy for this target');
+      }
+      const cost =
+        policy?.cost ?? (ctx.target === undefined ? undefined : costs.get(ctx.target)) ?? defaultCost;
+
+      const slots = slotsFor(ctx, policy);
+      const taken = gate.acquire(slots);
+      if ('full' in taken) return refuse(ctx, taken.full.label, concurrencyRetryAfterMs);
+      const release = taken.release;
+      // Free the slot as soon as the call is cancelled or times out, even if the handler lingers.
+      ctx.signal.addEventListener('abort', release, { once: true });
+      try {
+        await consumeAll(ctx, checksFor(ctx, policy), cost);
+        allowed++;
+        return await next();
+      } finally {
+        ctx.signal.removeEventListener('abort', release);
+        release();
+      }
+    },
+    {
+      async close() {
+        closed = true;
+      },
+      healthChecks: options.redis ? [redisHealthCheck(options.redis.client)] : [],
+    },
+  );
+  return Object.assign(middleware, {
+    stats(): RateLimitStats {
+      return { refusals: { ...refusals }, allowed, ...counters, inFlight: gate.inFlight };
+    },
+  });
+}
+
+function redisHealthCheck(client: { ping(): Promise<unknown> }): HealthCheck {
+  return {
+    name: 'rate-limit:redis',
+    check(signal: AbortSignal): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        if (signal.aborted) {
+          reject(new Error('rate-limit store health check aborted'));
+          return;
+        }
+        const onAbort = () => reject(new Error('rate-limit store did not answer PING in time'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        client.ping().then(
+          () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          () => {
+            signal.removeEventListener('abort', onAbort);
+            reject(new Error('rate-limit store did not answer PING'));
+          },
+        );
+      });
+    },
+  };
+}
