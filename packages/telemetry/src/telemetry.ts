@@ -19,8 +19,8 @@ import {
   type MeterProvider,
   metrics,
   context as otelContext,
-  propagation,
   ProxyTracerProvider,
+  propagation,
   type Span,
   type SpanContext,
   SpanKind,
@@ -158,7 +158,8 @@ function sameSpan(a: SpanContext, b: SpanContext): boolean {
 }
 
 function checkOptions(options: TelemetryOptions): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError('telemetry: options must be an object');
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('telemetry: options must be an object');
   const { tracerProvider, meterProvider, propagator, metricTargetLimit, captureContent } = options;
   if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') {
     throw new TypeError('telemetry: tracerProvider must have getTracer()');
@@ -227,7 +228,8 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
   // telemetry() was built is picked up, and nothing is done while only the no-op API is present.
   const currentTracer = (): Tracer | undefined => {
     const provider = options.tracerProvider ?? trace.getTracerProvider();
-    if (provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACER_PROVIDER) return undefined;
+    if (provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACER_PROVIDER)
+      return undefined;
     if (provider !== tracerSource) {
       tracerSource = provider;
       tracer = provider.getTracer(SCOPE);
@@ -340,7 +342,11 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
         }
         const nameTarget = ctx.targetKind === 'resource' ? (uriInName ? ctx.target : undefined) : target;
         const name = nameTarget === undefined ? ctx.method : `${ctx.method} ${nameTarget}`;
-        span = activeTracer.startSpan(name, { kind: SpanKind.SERVER, attributes: spanAttributes, links }, parent);
+        span = activeTracer.startSpan(
+          name,
+          { kind: SpanKind.SERVER, attributes: spanAttributes, links },
+          parent,
+        );
         const spanContext = span.spanContext();
         if (isSpanContextValid(spanContext)) {
           ctx.state.trace = { traceId: spanContext.traceId, spanId: spanContext.spanId };
@@ -393,7 +399,9 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
       if (errorType !== undefined) {
         span.setAttribute(ATTR.errorType, errorType);
         span.setStatus(
-          statusMessage === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message: statusMessage },
+          statusMessage === undefined
+            ? { code: SpanStatusCode.ERROR }
+            : { code: SpanStatusCode.ERROR, message: statusMessage },
         );
       }
       if (capture && span.isRecording()) recordContent(ctx, span, result);
