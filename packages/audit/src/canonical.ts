@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Canonical JSON: object keys sorted by code unit, no whitespace, `undefined` members dropped,
+ * non-finite numbers as `null` (as `JSON.stringify` does). The same value always yields the same
+ * text, so digests and chain hashes can be recomputed by anyone.
+ *
+ * @example
+ * ```ts
+ * canonicalJson({ b: 1, a: [true, null] }); // '{"a":[true,null],"b":1}'
+ * ```
+ */
+export function canonicalJson(value: unknown): string {
+  return write(value, new Set());
+}
+
+function write(value: unknown, seen: Set<object>): string {
+  if (value === null || value === undefined) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return JSON.stringify(value.toString());
+    case 'object':
+      break;
+    default:
+      return 'null';
+  }
+  const obj = value as object;
+  if (seen.has(obj)) throw new TypeError('canonicalJson: cyclic value');
+  seen.add(obj);
+  try {
+    if (Array.isArray(obj)) return `[${obj.map((item) => write(item, seen)).join(',')}]`;
+    if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') {
+      return write((obj as { toJSON: () => unknown }).toJSON(), seen);
+    }
+    const record = obj as Record<string, unknown>;
+    const parts: string[] = [];
+    for (const key of Object.keys(record).sort()) {
+      const member = record[key];
+      if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+      parts.push(`${JSON.stringify(key)}:${write(member, seen)}`);
+    }
+    return `{${parts.join(',')}}`;
+  } finally {
+    seen.delete(obj);
+  }
+}
+
+/** Lower-case hex SHA-256 of a UTF-8 string. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * The digest recorded for a request's arguments: `sha256:` + hex SHA-256 of their canonical JSON.
+ * Lets an investigator check "was it called with exactly these arguments?" without the log
+ * holding the values.
+ *
+ * @example
+ * ```ts
+ * argumentsDigest({ path: '/etc/hosts' }); // 'sha256:…'
+ * ```
+ */
+export function argumentsDigest(args: unknown): string {
+  return `sha256:${sha256Hex(canonicalJson(args))}`;
+}

@@ -1,0 +1,254 @@
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { HealthCheck } from '@mcp-harden/core';
+import type { AuditEvent, AuditSink, SinkStats } from './types.js';
+
+/** Tuning of a {@link SinkChannel}; every field is validated by `audit()`. */
+export interface ChannelOptions {
+  spillDir: string;
+  maxQueue: number;
+  batchSize: number;
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  replayIntervalMs: number;
+  onError: (error: unknown) => void;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Delivers events to one sink: a bounded in-memory queue drained in batches by a single worker,
+ * retries with exponential back-off, and a JSON-lines spill file that takes every event the
+ * sink cannot take right now. Spilled events are replayed when the sink is back; a spill file
+ * left by an earlier process is replayed on start. Nothing is dropped unless the local disk fails.
+ */
+export class SinkChannel {
+  readonly #sink: AuditSink;
+  readonly #options: ChannelOptions;
+  readonly #spillPath: string;
+  readonly #replayPath: string;
+  readonly #rejectedPath: string;
+  #queue: AuditEvent[] = [];
+  #running: Promise<void> | undefined;
+  #degraded = false;
+  #replayDue = false;
+  #hasSpill = false;
+  #closed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #stats: Omit<SinkStats, 'queued' | 'degraded'>;
+
+  constructor(sink: AuditSink, options: ChannelOptions) {
+    this.#sink = sink;
+    this.#options = options;
+    mkdirSync(options.spillDir, { recursive: true, mode: 0o700 });
+    this.#spillPath = join(options.spillDir, `${sink.name}.spill.jsonl`);
+    this.#replayPath = join(options.spillDir, `${sink.name}.replay.jsonl`);
+    this.#rejectedPath = join(options.spillDir, `${sink.name}.rejected.jsonl`);
+    this.#stats = { sink: sink.name, delivered: 0, spilled: 0, replayed: 0, lastError: undefined };
+    if (existsSync(this.#spillPath) || existsSync(this.#replayPath)) {
+      // Left by an earlier process: replay it as soon as the sink takes writes.
+      this.#hasSpill = true;
+      this.#degraded = true;
+      this.#replayDue = true;
+      queueMicrotask(() => this.#kick());
+    }
+  }
+
+  get name(): string {
+    return this.#sink.name;
+  }
+
+  /** Takes one event; never throws and never waits. */
+  enqueue(event: AuditEvent): void {
+    if (this.#closed || this.#queue.length >= this.#options.maxQueue) {
+      this.#spill([event]);
+      if (!this.#closed) this.#kick();
+      return;
+    }
+    this.#queue.push(event);
+    this.#kick();
+  }
+
+  stats(): SinkStats {
+    return { ...this.#stats, queued: this.#queue.length, degraded: this.#degraded };
+  }
+
+  /** Readiness of this sink: fails while it is down and events are spilling. */
+  healthCheck(): HealthCheck {
+    return {
+      name: `audit:${this.#sink.name}`,
+      check: async (signal: AbortSignal) => {
+        if (this.#degraded) {
+          throw new Error(`audit sink ${this.#sink.name} is down: ${this.#stats.lastError ?? 'spilling'}`);
+        }
+        await this.#sink.check?.(signal);
+      },
+    };
+  }
+
+  /** Delivers everything queued, tries to replay the spill file once, and resolves when done. */
+  async flush(): Promise<void> {
+    if (this.#hasSpill) this.#replayDue = true;
+    this.#kick();
+    while (this.#running) await this.#running;
+  }
+
+  /** Final flush, then closes the sink. Later events go straight to the spill file. */
+  async close(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+    this.#closed = true;
+    // Anything that raced in before the flag was set is spilled, never lost.
+    if (this.#queue.length > 0) this.#spill(this.#queue.splice(0));
+    await this.#sink.close?.();
+  }
+
+  #kick(): void {
+    if (this.#running) return;
+    this.#running = this.#run()
+      .catch((err: unknown) => this.#options.onError(err))
+      .finally(() => {
+        this.#running = undefined;
+      });
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      if (this.#degraded) {
+        if (this.#queue.length > 0) {
+          this.#spill(this.#queue.splice(0));
+          continue;
+        }
+        if (!this.#replayDue) return;
+        this.#replayDue = false;
+        if (await this.#replay()) this.#degraded = false;
+        else this.#scheduleReplay();
+        continue;
+      }
+      if (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#options.batchSize);
+        if (!(await this.#deliver(batch))) {
+          this.#spill(batch);
+          this.#degraded = true;
+          this.#scheduleReplay();
+        }
+        continue;
+      }
+      if (this.#hasSpill) {
+        // Overflow spilled while the sink was healthy.
+        if (!(await this.#replay())) {
+          this.#degraded = true;
+          this.#scheduleReplay();
+        }
+        continue;
+      }
+      return;
+    }
+  }
+
+  #scheduleReplay(): void {
+    if (this.#closed || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#replayDue = true;
+      this.#kick();
+    }, this.#options.replayIntervalMs);
+    this.#timer.unref?.();
+  }
+
+  async #deliver(batch: readonly AuditEvent[]): Promise<boolean> {
+    const { attempts, baseDelayMs, maxDelayMs } = this.#options;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      try {
+        await this.#sink.write(batch);
+        this.#stats.delivered += batch.length;
+        return true;
+      } catch (err) {
+        this.#stats.lastError = messageOf(err);
+        if (attempt + 1 < attempts) await sleep(Math.min(baseDelayMs * 2 ** attempt, maxDelayMs));
+      }
+    }
+    this.#options.onError(
+      new Error(`audit sink ${this.#sink.name}: delivery failed, spilling: ${this.#stats.lastError}`),
+    );
+    return false;
+  }
+
+  #spill(events: readonly AuditEvent[]): void {
+    if (events.length === 0) return;
+    try {
+      let text = '';
+      for (const event of events) text += `${JSON.stringify(event)}\n`;
+      appendFileSync(this.#spillPath, text, { mode: 0o600 });
+      this.#stats.spilled += events.length;
+      this.#hasSpill = true;
+    } catch (err) {
+      this.#options.onError(
+        new Error(
+          `audit sink ${this.#sink.name}: could not spill ${events.length} events: ${messageOf(err)}`,
+        ),
+      );
+    }
+  }
+
+  /** Replays the spill file; true when it is gone, false when the sink failed again. */
+  async #replay(): Promise<boolean> {
+    for (;;) {
+      if (!existsSync(this.#replayPath)) {
+        if (!existsSync(this.#spillPath)) {
+          this.#hasSpill = false;
+          return true;
+        }
+        renameSync(this.#spillPath, this.#replayPath);
+      }
+      const lines = readFileSync(this.#replayPath, 'utf8').split('\n');
+      const events: AuditEvent[] = [];
+      const rejected: string[] = [];
+      for (const line of lines) {
+        if (line.trim() === '') continue;
+        try {
+          events.push(JSON.parse(line) as AuditEvent);
+        } catch {
+          rejected.push(line);
+        }
+      }
+      if (rejected.length > 0) {
+        // A torn line from a crash cannot be delivered; keep it for a human, never drop it.
+        appendFileSync(this.#rejectedPath, `${rejected.join('\n')}\n`, { mode: 0o600 });
+        this.#options.onError(
+          new Error(
+            `audit sink ${this.#sink.name}: ${rejected.length} unreadable spill lines kept in ${this.#rejectedPath}`,
+          ),
+        );
+      }
+      const { batchSize } = this.#options;
+      for (let i = 0; i < events.length; i += batchSize) {
+        const batch = events.slice(i, i + batchSize);
+        if (!(await this.#deliver(batch))) {
+          if (i > 0 || rejected.length > 0) {
+            const rest = events.slice(i).map((e) => JSON.stringify(e));
+            const tmp = `${this.#replayPath}.tmp`;
+            writeFileSync(tmp, `${rest.join('\n')}\n`, { mode: 0o600 });
+            renameSync(tmp, this.#replayPath);
+          }
+          return false;
+        }
+        this.#stats.replayed += batch.length;
+      }
+      unlinkSync(this.#replayPath);
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { errorCodeOf, type HardenContext, isHardenError, type McpResult } from '@mcp-harden/core';
+import {
+  AUDIT_SCHEMA_VERSION,
+  type AuditAuthorization,
+  type AuditDecision,
+  type AuditDeprecation,
+  type AuditEvent,
+  type AuditOutcome,
+  type AuditRateLimit,
+} from './types.js';
+
+/** Failures that are not a middleware's decision about the request. */
+const NOT_A_DECISION = new Set(['ERR_INTERNAL', 'ERR_MIDDLEWARE', 'ERR_TIMEOUT', 'ERR_CANCELLED']);
+
+/** Keys whose values are replaced when redacted arguments are recorded. */
+export const DEFAULT_REDACT_KEYS =
+  /pass(?:word|wd|phrase)?|secret|token|authori[sz]ation|api[-_]?key|cookie|credential|private[-_]?key|^pin$|^otp$|^ssn$/i;
+
+/** Values that look like credentials whatever their key (JWTs, bearer/basic headers). */
+const CREDENTIAL_VALUE = /^(?:bearer|basic)\s+\S+|^eyJ[\w-]+\.[\w-]+\.[\w-]*$/i;
+
+export const REDACTED = '[REDACTED]';
+
+// Everything read from ctx.state belongs to other packages: copy only the documented,
+// well-typed fields so nothing unexpected (or secret) rides along into the trail.
+type Loose = Record<string, unknown> | undefined;
+
+function obj(value: unknown): Loose {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const strings = (v: unknown): string[] | undefined =>
+  Array.isArray(v) && v.every((s) => typeof s === 'string') ? [...(v as string[])] : undefined;
+
+function compact<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
+  return value;
+}
+
+function readAuthorization(value: unknown): AuditAuthorization | undefined {
+  const a = obj(value);
+  if (!a || typeof a.allowed !== 'boolean' || typeof a.rule !== 'string') return undefined;
+  return compact({
+    allowed: a.allowed,
+    rule: a.rule,
+    reason: str(a.reason),
+    requiredScopes: strings(a.requiredScopes),
+  });
+}
+
+function readRateLimit(value: unknown): AuditRateLimit | undefined {
+  const r = obj(value);
+  if (!r || typeof r.level !== 'string' || typeof r.refused !== 'boolean') return undefined;
+  return compact({
+    level: r.level,
+    refused: r.refused,
+    remainingPoints: num(r.remainingPoints),
+    retryAfterMs: num(r.retryAfterMs),
+  });
+}
+
+function readDeprecation(value: unknown): AuditDeprecation | undefined {
+  const d = obj(value);
+  if (!d || typeof d.tool !== 'string' || typeof d.version !== 'string') return undefined;
+  return compact({
+    tool: d.tool,
+    version: d.version,
+    sunset: str(d.sunset),
+    replacement: str(d.replacement),
+  });
+}
+
+function readRedactions(value: unknown): Record<string, number> | undefined {
+  const r = obj(value);
+  if (!r) return undefined;
+  const out: Record<string, number> = {};
+  for (const [rule, count] of Object.entries(r)) {
+    if (typeof count === 'number' && Number.isInteger(count) && count >= 0) out[rule] = count;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function readInjection(value: unknown): { flagged: boolean; patterns: string[] } | undefined {
+  const i = obj(value);
+  if (!i || typeof i.flagged !== 'boolean') return undefined;
+  return { flagged: i.flagged, patterns: strings(i.patterns) ?? [] };
+}
+
+/**
+ * Copies `args` with the values of sensitive keys, and of values that look like credentials,
+ * replaced by `[REDACTED]`.
+ *
+ * @example
+ * ```ts
+ * redactArguments({ user: 'ann', password: 'x' }); // { user: 'ann', password: '[REDACTED]' }
+ * ```
+ */
+export function redactArguments(args: unknown, keys: RegExp = DEFAULT_REDACT_KEYS, depth = 0): unknown {
+  if (depth > 32) return REDACTED;
+  if (typeof args === 'string') return CREDENTIAL_VALUE.test(args) ? REDACTED : args;
+  if (Array.isArray(args)) return args.map((item) => redactArguments(item, keys, depth + 1));
+  const o = obj(args);
+  if (!o) return args;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(o)) {
+    out[key] = keys.test(key) ? REDACTED : redactArguments(value, keys, depth + 1);
+  }
+  return out;
+}
+
+/** What the middleware observed about one request. */
+export interface Observation {
+  id: string;
+  time: Date;
+  digest: string | null;
+  result: McpResult | undefined;
+  error: unknown;
+  failed: boolean;
+  includeArguments: false | 'redacted';
+  redactKeys: RegExp;
+}
+
+function decisionOf(failed: boolean, error: unknown): AuditDecision {
+  if (failed && isHardenError(error) && error.source !== undefined && !NOT_A_DECISION.has(error.code)) {
+    return { result: 'denied', by: error.source, code: error.code };
+  }
+  return { result: 'allowed', by: null, code: null };
+}
+
+function outcomeOf(ctx: HardenContext, o: Observation): AuditOutcome {
+  if (o.failed) return { status: 'error', code: errorCodeOf(o.error) };
+  if (ctx.method === 'tools/call' && o.result?.isError === true) return { status: 'tool_error', code: null };
+  return { status: 'ok', code: null };
+}
+
+/** Builds the v1 event for a request that has settled. */
+export function buildEvent(ctx: HardenContext, o: Observation): AuditEvent {
+  const state = ctx.state as Record<string, unknown>;
+  const p = ctx.principal;
+  const trace = obj(state.trace);
+  const event: AuditEvent = {
+    schemaVersion: AUDIT_SCHEMA_VERSION,
+    id: o.id,
+    time: o.time.toISOString(),
+    method: ctx.method,
+    target: ctx.target ?? null,
+    targetKind: ctx.targetKind ?? null,
+    principal:
+      p && typeof p.subject === 'string'
+        ? {
+            subject: p.subject,
+            clientId: str(p.clientId) ?? null,
+            tenant: str(p.tenant) ?? null,
+            authMethod: str(p.authMethod) ?? null,
+          }
+        : null,
+    decision: decisionOf(o.failed, o.error),
+    outcome: outcomeOf(ctx, o),
+    latencyMs: Math.max(0, Math.round((performance.now() - ctx.startedAt) * 1000) / 1000),
+    argumentsDigest: o.digest,
+    sessionId: ctx.sessionId ?? null,
+    requestId: ctx.requestId,
+    traceId: str(trace?.traceId) ?? null,
+    spanId: str(trace?.spanId) ?? null,
+    transport: ctx.request.transport,
+  };
+  const include = ctx.policy?.audit?.includeArguments ?? o.includeArguments;
+  if (include === 'redacted' && ctx.arguments !== undefined) {
+    event.arguments = redactArguments(ctx.arguments, o.redactKeys) as Record<string, unknown>;
+  }
+  const redactions = readRedactions(state.redactions);
+  if (redactions) event.redactions = redactions;
+  const injection = readInjection(state.injection);
+  if (injection) event.injection = injection;
+  const authorization = readAuthorization(state.authorization);
+  if (authorization) event.authorization = authorization;
+  const rateLimit = readRateLimit(state.rateLimit);
+  if (rateLimit) event.rateLimit = rateLimit;
+  const deprecation = readDeprecation(state.deprecation);
+  if (deprecation) event.deprecation = deprecation;
+  return event;
+}

@@ -1,0 +1,203 @@
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { canonicalJson } from './canonical.js';
+import { chainFiles, chainHash, GENESIS_HASH } from './chain.js';
+import type { AuditEvent, AuditSink } from './types.js';
+
+/** Options of {@link fileSink}. */
+export interface FileSinkOptions {
+  /** The active log file. Rotated files are `<path>.1`, `<path>.2`, ... (oldest first). */
+  path: string;
+  /** Rotate when the active file would grow beyond `maxBytes`; the chain continues in the new file. */
+  rotate?: { maxBytes: number };
+  /** `fdatasync` after every batch so a written event survives a crash of the machine. Default `true`. */
+  fsync?: boolean;
+  /** Sink name (spill file name). Default `file`. */
+  name?: string;
+}
+
+/** The hash-chained file sink. */
+export interface FileSink extends AuditSink {
+  /** Hash of the last record written, for anchoring the chain elsewhere (`verifyChain`'s `expectedHead`). */
+  head(): Promise<string>;
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+
+function hashOfLine(line: string): string | undefined {
+  try {
+    const record = JSON.parse(line) as { hash?: unknown };
+    return typeof record.hash === 'string' && HASH.test(record.hash) ? record.hash : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Last valid record hash of `file` and whether the file ends mid-line; undefined when missing/empty. */
+async function tailOf(file: string): Promise<{ hash: string | undefined; torn: boolean } | undefined> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch {
+    return undefined;
+  }
+  if (size === 0) return undefined;
+  const fh = await open(file, 'r');
+  try {
+    // Read backwards until the last complete line is in the buffer.
+    const last = Buffer.alloc(1);
+    await fh.read(last, 0, 1, size - 1);
+    const torn = last[0] !== 0x0a;
+    let acc = Buffer.alloc(0);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - 64 * 1024);
+      const chunk = Buffer.alloc(end - start);
+      await fh.read(chunk, 0, chunk.length, start);
+      acc = Buffer.concat([chunk, acc]);
+      end = start;
+      let stop = acc.length;
+      while (stop > 0 && acc[stop - 1] === 0x0a) stop--;
+      if (stop === 0) continue;
+      const cut = acc.lastIndexOf(0x0a, stop - 1);
+      if (cut < 0 && start > 0) continue;
+      const hash = hashOfLine(acc.subarray(cut + 1, stop).toString('utf8'));
+      if (hash !== undefined) return { hash, torn };
+      break;
+    }
+  } finally {
+    await fh.close();
+  }
+  // The last line is damaged (torn write): chain from the last readable record.
+  let last: string | undefined;
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  for await (const line of lines) last = hashOfLine(line) ?? last;
+  return { hash: last, torn: true };
+}
+
+/**
+ * Append-only JSON-lines file where every record carries the previous record's hash and its own
+ * (`ChainRecord`), so an edited, deleted or reordered record is detected by {@link verifyChain}.
+ * Rotation by size keeps the chain: the first record of a new file links to the last of the
+ * previous one. One process writes one chain.
+ *
+ * @example
+ * ```ts
+ * import { audit, fileSink } from '@mcp-harden/audit';
+ * const trail = audit({
+ *   sinks: [fileSink({ path: './audit/audit.log', rotate: { maxBytes: 10_000_000 } })],
+ *   spillDir: './audit/spill',
+ * });
+ * ```
+ */
+export function fileSink(options: FileSinkOptions): FileSink {
+  if (!options || typeof options.path !== 'string' || options.path === '') {
+    throw new TypeError('fileSink: path is required');
+  }
+  const maxBytes = options.rotate?.maxBytes;
+  if (
+    options.rotate !== undefined &&
+    (typeof maxBytes !== 'number' || !Number.isInteger(maxBytes) || maxBytes < 1)
+  ) {
+    throw new TypeError('fileSink: rotate.maxBytes must be a positive integer');
+  }
+  const path = options.path;
+  const fsync = options.fsync ?? true;
+  let fh: FileHandle | undefined;
+  let size = 0;
+  let lastHash: string | undefined;
+  let needsNewline = false;
+  // Ids written by a batch that then failed part-way, so its retry does not write them twice.
+  let partial = new Set<string>();
+
+  const recover = async () => {
+    const files = chainFiles(path);
+    lastHash = GENESIS_HASH;
+    needsNewline = false;
+    for (let i = files.length - 1; i >= 0; i--) {
+      const tail = await tailOf(files[i]!);
+      if (tail?.hash === undefined) continue;
+      lastHash = tail.hash;
+      needsNewline = files[i] === path && tail.torn;
+      break;
+    }
+  };
+
+  const openActive = async () => {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    fh = await open(path, 'a', 0o600);
+    size = (await fh.stat()).size;
+  };
+
+  const rotateNow = async () => {
+    await fh?.close();
+    fh = undefined;
+    const rotated = chainFiles(path).filter((f) => f !== path);
+    const next = rotated.length === 0 ? 1 : Number(rotated[rotated.length - 1]!.slice(path.length + 1)) + 1;
+    await rename(path, `${path}.${next}`);
+    needsNewline = false;
+    await openActive();
+  };
+
+  const append = async (text: string, ids: string[], hash: string) => {
+    const buf = Buffer.from(text, 'utf8');
+    await fh!.write(buf, 0, buf.length);
+    if (fsync) await fh!.datasync();
+    size += buf.length;
+    lastHash = hash;
+    needsNewline = false;
+    for (const id of ids) partial.add(id);
+  };
+
+  return {
+    name: options.name ?? 'file',
+    async write(events: readonly AuditEvent[]) {
+      try {
+        if (lastHash === undefined) await recover();
+        if (!fh) await openActive();
+        let text = needsNewline ? '\n' : '';
+        let ids: string[] = [];
+        let hash = lastHash!;
+        for (const event of events) {
+          if (partial.has(event.id)) continue;
+          const prevHash = hash;
+          hash = chainHash(prevHash, event);
+          const line = `${canonicalJson({ v: 1, prevHash, hash, event })}\n`;
+          const bytes = Buffer.byteLength(line);
+          const pending = Buffer.byteLength(text);
+          if (maxBytes !== undefined && size + pending + bytes > maxBytes && size + pending > 0) {
+            if (ids.length > 0) await append(text, ids, prevHash);
+            text = '';
+            ids = [];
+            await rotateNow();
+          }
+          text += line;
+          ids.push(event.id);
+        }
+        if (ids.length > 0) await append(text, ids, hash);
+        partial = new Set();
+      } catch (err) {
+        // We do not know what reached the disk: re-read the tail before the next write.
+        lastHash = undefined;
+        await fh?.close().catch(() => {});
+        fh = undefined;
+        throw err;
+      }
+    },
+    async check() {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      const probe = await open(path, 'a', 0o600);
+      await probe.close();
+    },
+    async head() {
+      if (lastHash === undefined) await recover();
+      return lastHash!;
+    },
+    async close() {
+      await fh?.close();
+      fh = undefined;
+    },
+  };
+}
