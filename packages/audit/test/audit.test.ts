@@ -1,0 +1,317 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  compose,
+  createContext,
+  defineMiddleware,
+  HardenError,
+  JsonRpcError,
+  type Principal,
+} from '@mcp-harden/core';
+import Ajv from 'ajv';
+import { afterEach, describe, expect, it } from 'vitest';
+import schema from '../schema/audit-event.v1.json' with { type: 'json' };
+import { type AuditEvent, argumentsDigest, audit, canonicalJson, redactArguments } from '../src/index.js';
+import { GatedSink, MemorySink, tempDir } from './helpers.js';
+
+const principal: Principal = {
+  subject: 'user-1',
+  clientId: 'client-a',
+  scopes: ['notes:read'],
+  roles: ['reader'],
+  tenant: 't1',
+  authMethod: 'jwt',
+  claims: { sub: 'user-1', email: 'ann@example.com', raw: 'CLAIM-SECRET' },
+};
+
+const fakeAuth = defineMiddleware('auth', async function auth(ctx, next) {
+  if (ctx.target === 'anon') throw new HardenError('ERR_UNAUTHENTICATED', 'No credentials');
+  ctx.principal = principal;
+  return next();
+});
+
+const fakeRbac = defineMiddleware('rbac', async function rbac(ctx, next) {
+  const state = ctx.state as Record<string, unknown>;
+  const allowed = ctx.target !== 'admin';
+  state.authorization = { allowed, rule: allowed ? 'tool:*' : 'deny-admin', requiredScopes: ['admin'] };
+  if (!allowed) throw new HardenError('ERR_FORBIDDEN');
+  state.rateLimit = { level: 'principal', refused: false, remainingPoints: 9 };
+  state.redactions = { email: 2, bogus: 'x' };
+  state.trace = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) };
+  state.deprecation = { tool: 'old', version: '1', sunset: '2027-01-01' };
+  state.injection = { flagged: true, patterns: ['ignore-previous'] };
+  return next();
+});
+
+const terminal = (ctx: { target: string | undefined }) => async () => {
+  if (ctx.target === 'boom') throw new Error('database password is hunter2');
+  if (ctx.target === 'invalid') throw new JsonRpcError(-32602, 'bad');
+  if (ctx.target === 'failing') return { content: [{ type: 'text', text: 'nope' }], isError: true };
+  return { content: [{ type: 'text', text: 'ok' }] };
+};
+
+describe('audit()', () => {
+  const cleanups: (() => void | Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  function setup(options: Partial<Parameters<typeof audit>[0]> = {}) {
+    const tmp = tempDir('mw');
+    const sink = new MemorySink();
+    const trail = audit({ sinks: [sink], spillDir: join(tmp.dir, 'spill'), ...options });
+    cleanups.push(async () => {
+      await trail.close();
+      tmp.remove();
+    });
+    const chain = compose([trail, fakeAuth, fakeRbac]);
+    const call = async (
+      target: string,
+      args: Record<string, unknown> = {},
+      requestId: string | number = 1,
+    ) => {
+      const ctx = createContext({
+        method: 'tools/call',
+        params: { name: target, arguments: args },
+        requestId,
+        sessionId: 's-1',
+        request: { transport: 'http', headers: { authorization: 'Bearer TOKEN-SECRET-123' } },
+      });
+      try {
+        return { ctx, result: await chain(ctx, terminal(ctx)) };
+      } catch (error) {
+        return { ctx, error };
+      }
+    };
+    return { tmp, sink, trail, call };
+  }
+
+  it('records one event per request with decision, outcome, principal and state', async () => {
+    const { sink, trail, call } = setup();
+    const ok = await call('notes', { b: 2, a: [1, 'x'] }, 'r-1');
+    await call('anon');
+    await call('admin');
+    await call('failing');
+    await call('boom');
+    await call('invalid');
+    await trail.flush();
+    expect(sink.events).toHaveLength(6);
+    const [okEvent, anon, admin, failing, boom, invalid] = sink.events as AuditEvent[];
+    expect(okEvent).toMatchObject({
+      schemaVersion: 1,
+      method: 'tools/call',
+      target: 'notes',
+      targetKind: 'tool',
+      principal: { subject: 'user-1', clientId: 'client-a', tenant: 't1', authMethod: 'jwt' },
+      decision: { result: 'allowed', by: null, code: null },
+      outcome: { status: 'ok', code: null },
+      argumentsDigest: argumentsDigest({ a: [1, 'x'], b: 2 }),
+      sessionId: 's-1',
+      requestId: 'r-1',
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      transport: 'http',
+      redactions: { email: 2 },
+      rateLimit: { level: 'principal', refused: false, remainingPoints: 9 },
+      authorization: { allowed: true, rule: 'tool:*', requiredScopes: ['admin'] },
+      deprecation: { tool: 'old', version: '1', sunset: '2027-01-01' },
+      injection: { flagged: true, patterns: ['ignore-previous'] },
+    });
+    expect(okEvent!.id).toBe(ok.ctx.state.audit?.eventId);
+    expect(okEvent!.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(okEvent!.time)).not.toBeNaN();
+    expect(anon).toMatchObject({
+      principal: null,
+      decision: { result: 'denied', by: 'auth', code: 'ERR_UNAUTHENTICATED' },
+      outcome: { status: 'error', code: 'ERR_UNAUTHENTICATED' },
+    });
+    expect(admin).toMatchObject({
+      decision: { result: 'denied', by: 'rbac', code: 'ERR_FORBIDDEN' },
+      authorization: { allowed: false, rule: 'deny-admin' },
+    });
+    expect(failing!.outcome).toEqual({ status: 'tool_error', code: null });
+    expect(boom).toMatchObject({
+      decision: { result: 'allowed' },
+      outcome: { status: 'error', code: 'ERR_INTERNAL' },
+    });
+    expect(invalid!.outcome).toEqual({ status: 'error', code: 'JSONRPC_-32602' });
+    expect(new Set(sink.events.map((e) => e.id)).size).toBe(6);
+  });
+
+  it('passes results and errors through unchanged', async () => {
+    const { call } = setup();
+    const ok = await call('notes');
+    expect(ok.result).toEqual({ content: [{ type: 'text', text: 'ok' }] });
+    const denied = await call('admin');
+    expect(denied.error).toBeInstanceOf(HardenError);
+    expect((denied.error as HardenError).source).toBe('rbac');
+    const boom = await call('boom');
+    expect((boom.error as Error).message).toContain('hunter2');
+  });
+
+  it('produces events that validate against schema/audit-event.v1.json', async () => {
+    const { sink, trail, call } = setup({ includeArguments: 'redacted' });
+    for (const target of ['notes', 'anon', 'admin', 'failing', 'boom', 'invalid'])
+      await call(target, { q: 'x' });
+    const list = compose([trail]);
+    await list(createContext({ method: 'tools/list' }), async () => ({ tools: [] }));
+    await list(createContext({ method: 'resources/read', params: { uri: 'notes://1' } }), async () => ({
+      contents: [],
+    }));
+    await trail.flush();
+    const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+    expect(sink.events).toHaveLength(8);
+    for (const event of sink.events) {
+      const valid = validate(event);
+      expect(validate.errors ?? [], JSON.stringify(event)).toEqual([]);
+      expect(valid).toBe(true);
+    }
+    // The schema is strict: an unexpected member or a raw token is rejected.
+    expect(validate({ ...sink.events[0], authorization_header: 'Bearer x' })).toBe(false);
+  });
+
+  it('records neither credentials nor raw argument values by default', async () => {
+    const { sink, trail, call } = setup();
+    await call('notes', { user: 'ann', password: 'PW-hunter2-SECRET', note: 'VALUE-XYZZY' });
+    await call('boom', { password: 'PW-hunter2-SECRET' });
+    await trail.flush();
+    const text = JSON.stringify(sink.events);
+    expect(sink.events).toHaveLength(2);
+    for (const secret of [
+      'TOKEN-SECRET-123',
+      'PW-hunter2-SECRET',
+      'VALUE-XYZZY',
+      'CLAIM-SECRET',
+      'hunter2',
+      'ann@example.com',
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(sink.events[0]!.arguments).toBeUndefined();
+  });
+
+  it('records redacted arguments only when opted in, globally or per target', async () => {
+    const { sink, trail, call } = setup({ includeArguments: 'redacted' });
+    await call('notes', { user: 'ann', password: 'PW', nested: { apiKey: 'k', list: ['Bearer abc.def'] } });
+    await trail.flush();
+    expect(sink.events[0]!.arguments).toEqual({
+      user: 'ann',
+      password: '[REDACTED]',
+      nested: { apiKey: '[REDACTED]', list: ['[REDACTED]'] },
+    });
+    const tmp = tempDir('policy');
+    const other = new MemorySink();
+    const perTool = audit({ sinks: [other], spillDir: tmp.dir });
+    const ctx = createContext({
+      method: 'tools/call',
+      params: { name: 'x', arguments: { q: 1, token: 't' } },
+      policy: { audit: { includeArguments: 'redacted' } },
+    });
+    await compose([perTool])(ctx, async () => ({ content: [] }));
+    await perTool.close();
+    tmp.remove();
+    expect(other.events[0]!.arguments).toEqual({ q: 1, token: '[REDACTED]' });
+    expect(redactArguments('eyJhbGciOi.eyJzdWIi.sig')).toBe('[REDACTED]');
+  });
+
+  it('digests arguments canonically (key order does not matter)', () => {
+    expect(canonicalJson({ b: 1, a: { d: [true, null], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[true,null]},"b":1}',
+    );
+    expect(argumentsDigest({ x: 1, y: 2 })).toBe(argumentsDigest({ y: 2, x: 1 }));
+    expect(argumentsDigest({ x: 1 })).not.toBe(argumentsDigest({ x: 2 }));
+    expect(argumentsDigest({})).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('never fails or delays a call when the sink is down, and spills instead', async () => {
+    const tmp = tempDir('down');
+    const sink = new MemorySink('flaky');
+    const errors: unknown[] = [];
+    const trail = audit({
+      sinks: [sink],
+      spillDir: tmp.dir,
+      retry: { attempts: 2, baseDelayMs: 1 },
+      replayIntervalMs: 60_000,
+      onError: (e) => errors.push(e),
+    });
+    cleanups.push(tmp.remove);
+    sink.down = true;
+    const chain = compose([trail]);
+    for (let i = 0; i < 5; i++) {
+      const result = await chain(createContext({ method: 'tools/list', requestId: i }), async () => ({
+        tools: [],
+      }));
+      expect(result).toEqual({ tools: [] });
+    }
+    await trail.flush();
+    expect(trail.stats()[0]).toMatchObject({ delivered: 0, spilled: 5, degraded: true });
+    await expect(trail.healthChecks[0]!.check(AbortSignal.timeout(1000))).rejects.toThrow(/flaky is down/);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(readFileSync(join(tmp.dir, 'flaky.spill.jsonl'), 'utf8').trim().split('\n')).toHaveLength(5);
+    sink.down = false;
+    await trail.flush();
+    expect(sink.events.map((e) => e.requestId)).toEqual([0, 1, 2, 3, 4]);
+    expect(trail.stats()[0]).toMatchObject({ delivered: 5, replayed: 5, degraded: false });
+    expect(existsSync(join(tmp.dir, 'flaky.spill.jsonl'))).toBe(false);
+    await expect(trail.healthChecks[0]!.check(AbortSignal.timeout(1000))).resolves.toBeUndefined();
+    await trail.close();
+  });
+
+  it('holds at most maxQueue events in memory and spills the overflow, losing none', async () => {
+    const tmp = tempDir('queue');
+    cleanups.push(tmp.remove);
+    const sink = new GatedSink();
+    const trail = audit({ sinks: [sink], spillDir: tmp.dir, maxQueue: 5, batchSize: 2 });
+    const chain = compose([trail]);
+    for (let i = 0; i < 50; i++) {
+      await chain(createContext({ method: 'tools/list', requestId: i }), async () => ({ tools: [] }));
+    }
+    const stats = trail.stats()[0]!;
+    expect(stats.queued).toBeLessThanOrEqual(5);
+    expect(stats.spilled).toBeGreaterThanOrEqual(50 - 5 - 2);
+    sink.release();
+    await trail.close();
+    const ids = sink.events.map((e) => e.requestId);
+    expect(ids).toHaveLength(50);
+    expect(new Set(ids).size).toBe(50);
+  });
+
+  it('leaves undeliverable events in the spill file on close, and the next process replays them', async () => {
+    const tmp = tempDir('restart');
+    cleanups.push(tmp.remove);
+    const first = new MemorySink('pg');
+    first.down = true;
+    const a = audit({ sinks: [first], spillDir: tmp.dir, retry: { attempts: 1 }, onError: () => {} });
+    const chain = compose([a]);
+    for (let i = 0; i < 3; i++)
+      await chain(createContext({ method: 'tools/list', requestId: i }), async () => ({ tools: [] }));
+    await a.close();
+    // Recorded after close: straight to the spill file.
+    await chain(createContext({ method: 'tools/list', requestId: 3 }), async () => ({ tools: [] }));
+    // The failed final replay is kept in pg.replay.jsonl, later events in pg.spill.jsonl.
+    const left = ['pg.replay.jsonl', 'pg.spill.jsonl'].flatMap((f) =>
+      readFileSync(join(tmp.dir, f), 'utf8').trim().split('\n'),
+    );
+    expect(left.map((l) => (JSON.parse(l) as AuditEvent).requestId).sort()).toEqual([0, 1, 2, 3]);
+    const second = new MemorySink('pg');
+    const b = audit({ sinks: [second], spillDir: tmp.dir });
+    await b.flush();
+    expect(second.events.map((e) => e.requestId)).toEqual([0, 1, 2, 3]);
+    await b.close();
+    expect(existsSync(join(tmp.dir, 'pg.spill.jsonl'))).toBe(false);
+    expect(existsSync(join(tmp.dir, 'pg.replay.jsonl'))).toBe(false);
+  });
+
+  it('throws TypeError on misconfiguration', () => {
+    const sink = new MemorySink();
+    expect(() => audit(undefined as never)).toThrow(TypeError);
+    expect(() => audit({ sinks: [], spillDir: '/tmp/x' })).toThrow(/sinks/);
+    expect(() => audit({ sinks: [sink] } as never)).toThrow(/spillDir/);
+    expect(() => audit({ sinks: [sink, new MemorySink()], spillDir: '/tmp/x' })).toThrow(/two sinks/);
+    expect(() => audit({ sinks: [new MemorySink('../etc')], spillDir: '/tmp/x' })).toThrow(/name/);
+    expect(() => audit({ sinks: [sink], spillDir: '/tmp/x', maxQueue: 0 })).toThrow(/maxQueue/);
+    expect(() => audit({ sinks: [sink], spillDir: '/tmp/x', includeArguments: 'raw' as never })).toThrow(
+      /includeArguments/,
+    );
+  });
+});
