@@ -12,7 +12,7 @@ import {
 import { type RuleLike, ruleFromData } from './data.js';
 import { type Rule, RuleEvaluationError, type RuleInput, type RuleOutcome } from './rules.js';
 import { compileScopeHierarchy, type ScopeHierarchy } from './scopes.js';
-import { type CompiledTemplate, compileUriTemplate, isUriTemplate } from './uri-template.js';
+import { type CompiledTemplate, compileUriTemplate } from './uri-template.js';
 
 /** The decision rbac records on `ctx.state.authorization` for every request it sees. */
 export interface AuthorizationDecision {
@@ -167,7 +167,8 @@ export function rbac(options: RbacOptions = {}): Middleware {
   const resources = compileMap(options.resources, 'resources');
   const templates: Array<{ template: CompiledTemplate; rule: Rule }> = [];
   for (const [key, rule] of resources) {
-    if (isUriTemplate(key)) templates.push({ template: compileUriTemplate(key), rule });
+    // Braces are not legal in a URI: any key with one must be a valid template.
+    if (/[{}]/.test(key)) templates.push({ template: compileUriTemplate(key), rule });
   }
   // Rules given as data in withPolicy(): converted once per policy object.
   const policyRules = new WeakMap<object, Rule>();

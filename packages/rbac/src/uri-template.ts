@@ -8,11 +8,6 @@ export interface CompiledTemplate {
 const EXPRESSION = /\{([^{}]*)\}/g;
 const VARIABLE_NAME = /^[A-Za-z0-9_]+$/;
 
-/** True when `value` contains at least one `{...}` expression. */
-export function isUriTemplate(value: string): boolean {
-  return /\{[^{}]*\}/.test(value);
-}
-
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
