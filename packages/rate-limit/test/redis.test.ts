@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type RedisService, startRedis } from '@mcp-harden/test-services';
 import { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RateLimitMiddleware, type RateLimitOptions, rateLimit } from '../src/index.js';
 import { authenticateAs, buildServer, type Connected, connectInMemory, outcome, tally } from './fixture.js';
@@ -91,6 +92,52 @@ describe('rateLimit() with Redis', () => {
     expect(tally([await victim.call(), await victim.call()])).toEqual({ ok: 2 });
     const keys = await victim.client.keys(`${keyPrefix}:*`);
     expect(keys).toHaveLength(3);
+  });
+
+  it('works with a node-redis client as well as ioredis', async () => {
+    const keyPrefix = `t-${randomUUID()}`;
+    const nodeRedis = createClient({
+      url: redis.url,
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 500, reconnectStrategy: () => 50 },
+    });
+    nodeRedis.on('error', () => {});
+    await nodeRedis.connect();
+    try {
+      const limits = { principal: { points: 3, duration: 60 } };
+      const viaNodeRedis = rateLimit({ limits, keyPrefix, redis: { client: nodeRedis } });
+      const connected = await connectInMemory(
+        buildServer([authenticateAs(principal('alice')), viaNodeRedis]),
+      );
+      connections.push(connected);
+      const viaIoredis = await replica({ limits, keyPrefix });
+      const outcomes = [
+        await outcome(connected.client.callTool({ name: 'echo', arguments: {} })),
+        await viaIoredis.call(),
+        await outcome(connected.client.callTool({ name: 'echo', arguments: {} })),
+        await viaIoredis.call(),
+      ];
+      expect(outcomes).toEqual(['ok', 'ok', 'ok', 'ERR_RATE_LIMITED']);
+      expect(viaNodeRedis.stats().storeErrors).toBe(0);
+      await expect(viaNodeRedis.healthChecks![0]!.check(AbortSignal.timeout(2_000))).resolves.toBeUndefined();
+    } finally {
+      nodeRedis.destroy();
+    }
+  });
+
+  it('treats a store that does not answer in time as failing, and decides by insurance', async () => {
+    const { limiter, client, call } = await replica({
+      limits: { principal: { points: 5, duration: 60 } },
+      keyPrefix: `t-${randomUUID()}`,
+    });
+    const admin = await newClient();
+    expect(await call()).toBe('ok');
+    // Redis stays up but answers nobody for 2 s: longer than the 500 ms store time-out.
+    await admin.call('CLIENT', 'PAUSE', '2000', 'ALL');
+    expect(await call()).toBe('ok');
+    expect(limiter.stats()).toMatchObject({ storeErrors: 1, insuranceDecisions: 1 });
+    expect(client.status).toBe('ready');
+    await admin.call('CLIENT', 'UNPAUSE');
   });
 
   it('reports the store in its health check', async () => {
