@@ -39,7 +39,7 @@ export type {
   ToolSurfaceLock,
 } from './surface.js';
 export { captureSurface, LOCKFILE_VERSION, listSurface } from './surface.js';
-export type { ToolVersionRegistration } from './versions.js';
+export type { RegisterToolVersion } from './versions.js';
 export {
   compareVersions,
   DEPRECATION_META_KEY,

@@ -86,46 +86,46 @@ export function parseVersionedName(registered: string): { name: string; version:
   return { name: m[1]!, version: m[2]! };
 }
 
-/** One version of a tool for {@link registerToolVersions}: the SDK's config and handler, unchanged. */
-export interface ToolVersionRegistration<C, H> {
-  config: C;
-  handler: H;
-}
+/**
+ * Registers one version of a tool under the name it is given, with the SDK's own `registerTool`
+ * (so the SDK types the handler): `(name) => server.registerTool(name, config, handler)`.
+ */
+export type RegisterToolVersion = (registeredName: string) => unknown;
 
 /**
- * Registers every version of a tool through any `registerTool`-shaped function (an `McpServer`'s,
- * or `hardened.withPolicy(p).registerTool`): each version as `<name>.v<version>`, and the highest
- * version also under the bare name. Returns the registered names, latest first.
+ * Registers every version of a tool: each version under `<name>.v<version>`, and the highest
+ * version also under the bare name. Each callback registers its version with the SDK (an
+ * `McpServer`'s `registerTool`, or `hardened.withPolicy(p).registerTool`), so the SDK keeps
+ * typing configs and handlers. Returns the registered names, bare name first.
  *
  * @example
  * ```ts
  * import { registerToolVersions } from '@mcp-harden/versioning';
- * registerToolVersions(server.registerTool.bind(server), 'search', {
- *   '1.0.0': { config: { inputSchema: { q: z.string() } }, handler: searchV1 },
- *   '2.0.0': { config: { inputSchema: { query: z.string() } }, handler: searchV2 },
+ * registerToolVersions('search', {
+ *   '1.0.0': (name) => server.registerTool(name, { inputSchema: { q: z.string() } }, searchV1),
+ *   '2.0.0': (name) => server.registerTool(name, { inputSchema: { query: z.string() } }, searchV2),
  * });
  * // registers search (2.0.0), search.v2.0.0 and search.v1.0.0
  * ```
  */
-export function registerToolVersions<C, H>(
-  register: (name: string, config: C, handler: H) => unknown,
+export function registerToolVersions(
   name: string,
-  versions: Readonly<Record<string, ToolVersionRegistration<C, H>>>,
+  versions: Readonly<Record<string, RegisterToolVersion>>,
 ): string[] {
-  if (typeof register !== 'function')
-    throw new TypeError('registerToolVersions: register must be a function');
-  const list = Object.keys(versions ?? {});
-  if (list.length === 0) throw new TypeError(`registerToolVersions: tool ${name} needs at least one version`);
-  for (const version of list) versionedName(name, version);
-  const ordered = list.sort(compareVersions).reverse();
-  const latest = ordered[0]!;
-  const names: string[] = [];
-  register(name, versions[latest]!.config, versions[latest]!.handler);
-  names.push(name);
-  for (const version of ordered) {
-    const full = versionedName(name, version);
-    register(full, versions[version]!.config, versions[version]!.handler);
-    names.push(full);
+  if (typeof versions !== 'object' || versions === null) {
+    throw new TypeError('registerToolVersions: versions must be an object of version -> register function');
   }
+  const list = Object.keys(versions);
+  if (list.length === 0) throw new TypeError(`registerToolVersions: tool ${name} needs at least one version`);
+  for (const version of list) {
+    versionedName(name, version);
+    if (typeof versions[version] !== 'function') {
+      throw new TypeError(`registerToolVersions: version ${version} of ${name} must be a function`);
+    }
+  }
+  const ordered = list.sort(compareVersions).reverse();
+  const names = [name, ...ordered.map((version) => versionedName(name, version))];
+  versions[ordered[0]!]!(name);
+  for (const version of ordered) versions[version]!(versionedName(name, version));
   return names;
 }
