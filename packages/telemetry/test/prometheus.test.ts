@@ -240,4 +240,11 @@ describe('Prometheus exposition', () => {
     expect(tail?.expr).toMatch(/histogram_quantile\(0\.99[\s\S]*>\s*3 \* histogram_quantile\(0\.5/);
     expect(tail?.for).toBe('15m');
   });
+
+  it('keeps docs/observability.md in step with the shipped rules and dashboard', () => {
+    const doc = readFileSync(new URL('../../../docs/observability.md', import.meta.url), 'utf8');
+    const block = (lang: string) => new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(doc)?.[1];
+    expect(block('yaml')).toBe(readFileSync(new URL('prometheus-rules.yaml', assets), 'utf8'));
+    expect(block('json')).toBe(readFileSync(new URL('grafana-dashboard.json', assets), 'utf8'));
+  });
 });
