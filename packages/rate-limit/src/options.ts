@@ -1,9 +1,24 @@
 import { HARDENED_METHODS, type HardenedMethod } from '@mcp-harden/core';
 
-/** The levels a points limit can apply at. */
+/**
+ * The levels a points budget can apply at: `session` (transport session id), `principalTool`
+ * (principal + tool, prompt or resource), `principal`, `tenant` and `global`.
+ *
+ * @example
+ * ```ts
+ * const level: RateLimitLevel = 'principalTool';
+ * ```
+ */
 export type RateLimitLevel = 'global' | 'tenant' | 'principal' | 'principalTool' | 'session';
 
-/** Every {@link RateLimitLevel}, in the order they are checked (most specific first). */
+/**
+ * Every {@link RateLimitLevel}, most specific first.
+ *
+ * @example
+ * ```ts
+ * RATE_LIMIT_LEVELS; // ['session', 'principalTool', 'principal', 'tenant', 'global']
+ * ```
+ */
 export const RATE_LIMIT_LEVELS: readonly RateLimitLevel[] = [
   'session',
   'principalTool',
@@ -12,12 +27,24 @@ export const RATE_LIMIT_LEVELS: readonly RateLimitLevel[] = [
   'global',
 ];
 
-/** The levels a concurrency cap can apply at. */
+/**
+ * The levels a concurrency cap can apply at; `tool` means the target (tool, prompt or resource).
+ *
+ * @example
+ * ```ts
+ * const caps: Partial<Record<ConcurrencyLevel, number>> = { principal: 4, tool: 2 };
+ * ```
+ */
 export type ConcurrencyLevel = 'global' | 'principal' | 'tool';
 
 /**
  * A fixed-window budget: at most `points` points per `duration` seconds. A call costs 1 point
  * unless a cost is set for its target.
+ *
+ * @example
+ * ```ts
+ * const twentyPerMinute: Limit = { points: 20, duration: 60 };
+ * ```
  */
 export interface Limit {
   /** Points available per window; a positive integer. */
@@ -26,7 +53,16 @@ export interface Limit {
   duration: number;
 }
 
-/** Per-target rate-limit options declared at registration (`withPolicy({ rateLimit })`). */
+/**
+ * Per-target rate-limit options declared at registration (`withPolicy({ rateLimit })`).
+ *
+ * @example
+ * ```ts
+ * hardened
+ *   .withPolicy({ rateLimit: { cost: 10, limit: { points: 30, duration: 60 }, concurrency: 2 } })
+ *   .registerTool('run-report', { description: 'Expensive query' }, handler);
+ * ```
+ */
 export interface TargetRateLimit {
   /** Points one call consumes (a non-negative integer; 0 makes the call free). Overrides `costs`. */
   cost?: number;
@@ -36,12 +72,27 @@ export interface TargetRateLimit {
   concurrency?: number;
 }
 
-/** A Redis client passed in by the application: `ioredis` (5.x) or `redis` (node-redis 4+). */
+/**
+ * A Redis client passed in by the application: `ioredis` (5.x) or `redis` (node-redis 4+).
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * const client: RedisClientLike = new Redis(process.env.REDIS_URL!, { enableOfflineQueue: false });
+ * ```
+ */
 export interface RedisClientLike {
   ping(): Promise<unknown>;
 }
 
-/** Redis store options. */
+/**
+ * Redis store options: budgets shared by every replica that uses the same Redis and `keyPrefix`.
+ *
+ * @example
+ * ```ts
+ * const redis: RedisStoreOptions = { client: new Redis(url, { enableOfflineQueue: false }), replicas: 3 };
+ * ```
+ */
 export interface RedisStoreOptions {
   /** A connected client; mcp-harden never closes it (the application owns it). */
   client: RedisClientLike;
@@ -49,6 +100,11 @@ export interface RedisStoreOptions {
   package?: 'ioredis' | 'node-redis';
   /** A store call slower than this counts as a store failure; default 1000 ms. */
   timeoutMs?: number;
+  /**
+   * How many processes share the store. While Redis fails, each process's insurance limiter
+   * allows `points / replicas` (at least 1) so the fleet stays near the shared limit; default 1.
+   */
+  replicas?: number;
 }
 
 /**
@@ -56,10 +112,22 @@ export interface RedisStoreOptions {
  * - `insurance` (default): an in-memory limiter with the same limits decides, per process;
  * - `fail-closed`: the call is refused with `ERR_UNAVAILABLE`;
  * - `fail-open`: the call passes unlimited (concurrency caps still apply).
+ *
+ * @example
+ * ```ts
+ * rateLimit({ limits, redis: { client }, onStoreError: 'fail-closed' });
+ * ```
  */
 export type StoreErrorMode = 'insurance' | 'fail-open' | 'fail-closed';
 
-/** What {@link RateLimitOptions.onRefusal} receives; never carries arguments or credentials. */
+/**
+ * What {@link RateLimitOptions.onRefusal} receives; never carries arguments or credentials.
+ *
+ * @example
+ * ```ts
+ * rateLimit({ limits, onRefusal: (e: RefusalEvent) => refusedCounter.add(1, { level: e.level }) });
+ * ```
+ */
 export interface RefusalEvent {
   /** The level that refused: a {@link RateLimitLevel}, `concurrency:<level>` or `store`. */
   level: string;
@@ -71,7 +139,18 @@ export interface RefusalEvent {
   subject: string | undefined;
 }
 
-/** Options of {@link rateLimit}. */
+/**
+ * Options of `rateLimit()`.
+ *
+ * @example
+ * ```ts
+ * const options: RateLimitOptions = {
+ *   limits: { principal: { points: 60, duration: 60 }, tenant: { points: 600, duration: 60 } },
+ *   concurrency: { principal: 4 },
+ *   costs: { 'run-report': 10 },
+ * };
+ * ```
+ */
 export interface RateLimitOptions {
   /** Points budgets by level. At least one limit or one concurrency cap is required. */
   limits?: Partial<Record<RateLimitLevel, Limit>>;
@@ -97,7 +176,14 @@ export interface RateLimitOptions {
   onStoreFailure?: (error: unknown) => void;
 }
 
-/** The methods limited when `methods` is not given. */
+/**
+ * The methods limited when `methods` is not given: the calls that run user code.
+ *
+ * @example
+ * ```ts
+ * rateLimit({ limits, methods: [...DEFAULT_LIMITED_METHODS, 'tools/list'] });
+ * ```
+ */
 export const DEFAULT_LIMITED_METHODS: readonly HardenedMethod[] = [
   'tools/call',
   'prompts/get',
@@ -201,14 +287,16 @@ export function checkOptions(options: RateLimitOptions): void {
       fail(`${hook} must be a function`);
   }
   if (options.redis !== undefined) {
-    const { client, package: pkg, timeoutMs } = options.redis;
+    const { client, package: pkg, timeoutMs, replicas } = options.redis;
     if (typeof client !== 'object' || client === null || typeof client.ping !== 'function') {
       fail('redis.client must be an ioredis or node-redis client');
     }
     if (pkg !== undefined && pkg !== 'ioredis' && pkg !== 'node-redis') {
       fail('redis.package must be "ioredis" or "node-redis"');
     }
-    if (timeoutMs !== undefined && !isPositiveInt(timeoutMs))
+    if (timeoutMs !== undefined && !isPositiveInt(timeoutMs)) {
       fail('redis.timeoutMs must be a positive integer');
+    }
+    if (replicas !== undefined && !isPositiveInt(replicas)) fail('redis.replicas must be a positive integer');
   }
 }

@@ -22,7 +22,15 @@ import {
 } from './options.js';
 import { type Consumed, LevelStore, type StoreCounters } from './store.js';
 
-/** What rate limiting decided for the current request, on `ctx.state.rateLimit`. */
+/**
+ * What rate limiting decided for the current request, on `ctx.state.rateLimit`.
+ *
+ * @example
+ * ```ts
+ * const decision: RateLimitState | undefined = ctx.state.rateLimit;
+ * if (decision?.refused) console.log(decision.level, decision.retryAfterMs);
+ * ```
+ */
 export interface RateLimitState {
   /** The level that refused, or the level with the fewest points left (`none` when no budget applied). */
   level: string;
@@ -46,7 +54,14 @@ declare module '@mcp-harden/core' {
   }
 }
 
-/** Counters for telemetry; see {@link RateLimitMiddleware.stats}. */
+/**
+ * Counters for telemetry; see {@link RateLimitMiddleware.stats}.
+ *
+ * @example
+ * ```ts
+ * const { refusals, storeErrors }: RateLimitStats = limiter.stats();
+ * ```
+ */
 export interface RateLimitStats {
   /** Refusals by level: `session`, `principalTool`, `principal`, `tenant`, `global`, `concurrency:<level>`, `store`. */
   refusals: Record<string, number>;
@@ -64,7 +79,15 @@ export interface RateLimitStats {
   inFlight: number;
 }
 
-/** The middleware returned by {@link rateLimit}, with counters for telemetry. */
+/**
+ * The middleware returned by {@link rateLimit}, with counters for telemetry.
+ *
+ * @example
+ * ```ts
+ * const limiter: RateLimitMiddleware = rateLimit({ limits: { global: { points: 100, duration: 1 } } });
+ * setInterval(() => console.log(limiter.stats().refusals), 60_000).unref();
+ * ```
+ */
 export interface RateLimitMiddleware extends Middleware {
   /** A snapshot of the counters since construction. */
   stats(): RateLimitStats;

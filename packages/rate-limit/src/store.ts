@@ -92,7 +92,9 @@ export class LevelStore {
         rejectIfRedisNotReady: true,
       });
       this.#backend = 'redis';
-      this.#insurance = settings.mode === 'insurance' ? new RateLimiterMemory(base) : undefined;
+      const share = Math.max(1, Math.floor(limit.points / (redis.replicas ?? 1)));
+      this.#insurance =
+        settings.mode === 'insurance' ? new RateLimiterMemory({ ...base, points: share }) : undefined;
     } else {
       this.#primary = new RateLimiterMemory(base);
       this.#backend = 'memory';

@@ -337,6 +337,13 @@ describe('configuration', () => {
     ['unknown method', { limits: { global: { points: 1, duration: 1 } }, methods: ['tools/delete'] }],
     ['bad store mode', { limits: { global: { points: 1, duration: 1 } }, onStoreError: 'ignore' }],
     ['redis without a client', { limits: { global: { points: 1, duration: 1 } }, redis: { client: {} } }],
+    [
+      'zero replicas',
+      {
+        limits: { global: { points: 1, duration: 1 } },
+        redis: { client: { ping: async () => 'PONG' }, replicas: 0 },
+      },
+    ],
     ['non-function hook', { limits: { global: { points: 1, duration: 1 } }, onRefusal: 'log' }],
   ];
   it.each(bad)('throws a TypeError at construction for %s', (_name, options) => {

@@ -33,9 +33,10 @@ async function waitReady(client: Redis): Promise<void> {
 async function replica(
   options: Omit<RateLimitOptions, 'redis'>,
   subject = 'alice',
+  replicas?: number,
 ): Promise<{ limiter: RateLimitMiddleware; client: Redis; call(): Promise<string> }> {
   const client = await newClient();
-  const limiter = rateLimit({ ...options, redis: { client, timeoutMs: 500 } });
+  const limiter = rateLimit({ ...options, redis: { client, timeoutMs: 500, replicas } });
   const connected = await connectInMemory(buildServer([authenticateAs(principal(subject)), limiter]));
   connections.push(connected);
   return { limiter, client, call: () => outcome(connected.client.callTool({ name: 'echo', arguments: {} })) };
@@ -163,6 +164,7 @@ describe('rateLimit() with Redis', () => {
       { limits, keyPrefix: `${keyPrefix}-open`, onStoreError: 'fail-open' },
       'dave',
     );
+    const shared = await replica({ limits, keyPrefix: `${keyPrefix}-shared` }, 'erin', 4);
     const all: string[] = [];
     const track = async (r: { call(): Promise<string> }) => {
       const o = await r.call();
@@ -176,7 +178,7 @@ describe('rateLimit() with Redis', () => {
     expect(await a.client.get(key!)).toBe('4');
 
     await redis.stop();
-    for (const c of [a, b, closed, opened]) {
+    for (const c of [a, b, closed, opened, shared]) {
       await expect.poll(() => c.client.status, { timeout: 5_000, interval: 20 }).not.toBe('ready');
     }
     await expect(a.limiter.healthChecks![0]!.check(AbortSignal.timeout(1_000))).rejects.toThrow();
@@ -195,6 +197,10 @@ describe('rateLimit() with Redis', () => {
     for (let i = 0; i < 12; i++) unmetered.push(await track(opened));
     expect(tally(unmetered)).toEqual({ ok: 12 });
     expect(opened.limiter.stats().failOpen).toBe(12);
+    // One of 4 replicas: its insurance limiter allows a quarter of the shared budget.
+    const quarter: string[] = [];
+    for (let i = 0; i < 4; i++) quarter.push(await track(shared));
+    expect(quarter).toEqual(['ok', 'ok', 'ERR_RATE_LIMITED', 'ERR_RATE_LIMITED']);
 
     await redis.restart();
     for (const c of [a, b]) await waitReady(c.client);
