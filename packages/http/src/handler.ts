@@ -44,6 +44,8 @@ export interface SessionOptions {
   store?: SessionStore;
   /** Enables resumable SSE streams (`Last-Event-ID`); use `redisEventStore` across replicas. */
   eventStore?: EventStore;
+  /** `retry` (ms) sent with SSE priming events, so clients poll back after the server closes a stream (SEP-1699). */
+  retryIntervalMs?: number;
   /** Sessions open on this replica at most; defaults to 10,000 (further `initialize` get 503). */
   maxSessions?: number;
 }
@@ -309,6 +311,9 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id ?? randomUUID(),
       eventStore,
+      ...(options.session?.retryIntervalMs === undefined
+        ? {}
+        : { retryInterval: options.session.retryIntervalMs }),
       onsessioninitialized: (sid) => {
         if (session) {
           (session as { id: string }).id = sid;
