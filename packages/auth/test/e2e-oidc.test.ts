@@ -53,15 +53,13 @@ function mcpHandler(auth: Authenticator, metadata: (req: IncomingMessage, res: S
         if (principal) (req as IncomingMessage & { auth?: unknown }).auth = toAuthInfo(principal);
       } catch (err) {
         if (!isHardenError(err)) throw err;
-        res
-          .writeHead(err.httpStatus, { 'content-type': 'application/json', ...err.httpHeaders })
-          .end(
-            JSON.stringify({
-              jsonrpc: '2.0',
-              id: null,
-              error: { code: err.jsonRpcCode, message: err.message },
-            }),
-          );
+        res.writeHead(err.httpStatus, { 'content-type': 'application/json', ...err.httpHeaders }).end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: null,
+            error: { code: err.jsonRpcCode, message: err.message },
+          }),
+        );
         return;
       }
       const server = new McpServer({ name: 'notes', version: '1.0.0' });
