@@ -49,12 +49,28 @@ const MAX_TARGET_LENGTH = 128;
 const NOOP_METER = createNoopMeter();
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
 
-/** Extracts trace context (`traceparent`, `tracestate`, `baggage`) from a carrier. */
+/**
+ * Extracts trace context (`traceparent`, `tracestate`, `baggage`) from a carrier; any
+ * OpenTelemetry `TextMapPropagator` (or the global `propagation` API) fits.
+ *
+ * @example
+ * ```ts
+ * import { W3CTraceContextPropagator } from '@opentelemetry/core';
+ * telemetry({ propagator: new W3CTraceContextPropagator() });
+ * ```
+ */
 export interface TraceContextExtractor {
   extract<Carrier>(context: Context, carrier: Carrier, getter?: TextMapGetter<Carrier>): Context;
 }
 
-/** What to do with tool arguments, prompt variables and tool results (all off by default). */
+/**
+ * What to do with tool arguments, prompt variables and tool results (all off by default).
+ *
+ * @example
+ * ```ts
+ * telemetry({ captureContent: { arguments: true, results: true, redact: (value) => scrubSecrets(value) } });
+ * ```
+ */
 export interface ContentCaptureOptions {
   /**
    * Record `gen_ai.tool.call.arguments` / `gen_ai.prompt.variable.<name>`. Needs `redact`:
@@ -72,7 +88,14 @@ export interface ContentCaptureOptions {
   maxLength?: number;
 }
 
-/** Options of {@link telemetry}. */
+/**
+ * Options of {@link telemetry}. Every option has a safe default.
+ *
+ * @example
+ * ```ts
+ * const options: TelemetryOptions = { tracerProvider, meterProvider, metricTargetLimit: 50 };
+ * ```
+ */
 export interface TelemetryOptions {
   /** Tracer provider; defaults to the global one (`trace.getTracerProvider()`). */
   tracerProvider?: TracerProvider;
@@ -94,7 +117,14 @@ export interface TelemetryOptions {
   captureContent?: ContentCaptureOptions;
 }
 
-/** Attributes of a finished session; see {@link TelemetryMiddleware.recordSessionEnd}. */
+/**
+ * Attributes of a finished session; see {@link TelemetryMiddleware.recordSessionEnd}.
+ *
+ * @example
+ * ```ts
+ * tm.recordSessionEnd(42.5, { transport: 'http', protocolVersion: '2025-11-25', errorType: 'timeout' });
+ * ```
+ */
 export interface SessionAttributes {
   /** Negotiated MCP protocol version. */
   protocolVersion?: string;
@@ -104,13 +134,30 @@ export interface SessionAttributes {
   errorType?: string;
 }
 
-/** A running session clock; see {@link TelemetryMiddleware.startSession}. */
+/**
+ * A running session clock; see {@link TelemetryMiddleware.startSession}.
+ *
+ * @example
+ * ```ts
+ * const session = tm.startSession({ transport: 'stdio' });
+ * server.server.onclose = () => session.end();
+ * ```
+ */
 export interface SessionTimer {
   /** Records `mcp.server.session.duration` once; later calls do nothing. */
   end(attributes?: SessionAttributes): void;
 }
 
-/** The telemetry middleware, plus session helpers the host calls. */
+/**
+ * The telemetry middleware, plus session helpers the host calls.
+ *
+ * @example
+ * ```ts
+ * const tm: TelemetryMiddleware = telemetry();
+ * harden(server, { use: [tm] });
+ * tm.recordSessionEnd(12, { transport: 'http' });
+ * ```
+ */
 export interface TelemetryMiddleware extends Middleware {
   /** Records `mcp.server.session.duration` for a session that ended (never with the session id). */
   recordSessionEnd(durationSeconds: number, attributes?: SessionAttributes): void;
@@ -416,6 +463,7 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
     const promptName = common[ATTR.promptName];
     if (typeof promptName === 'string') attributes[ATTR.promptName] = metricTarget(ctx, promptName, known);
     if (errorType !== undefined) attributes[ATTR.errorType] = errorType;
+    if (failed && typeof errorType === 'string') attributes[ATTR.statusCode] = errorType;
     activeInstruments.operationDuration.record(seconds, attributes);
 
     // A client's own cancellation is not a refusal.

@@ -258,6 +258,28 @@ describe('telemetry spans', () => {
     expect(seen.baggage).toEqual({ tenant: 'acme' });
   });
 
+  it('names completion spans by prompt, and records client address and stdio transport when known', async () => {
+    const chain = compose([tm()]);
+    const ctx = createContext({
+      method: 'completion/complete',
+      params: { ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'name', value: 'A' } },
+      requestId: 9,
+      request: { transport: 'stdio', remoteAddress: '10.0.0.7' },
+    });
+    await chain(ctx, async () => ({ completion: { values: [] } }));
+    const [span] = await otel.mcpSpans();
+    expect(span?.name).toBe('completion/complete greet');
+    expect(span?.attributes).toMatchObject({
+      'gen_ai.prompt.name': 'greet',
+      'jsonrpc.request.id': '9',
+      'network.transport': 'pipe',
+      'client.address': '10.0.0.7',
+    });
+    expect(span?.attributes['gen_ai.operation.name']).toBeUndefined();
+    const [point] = await otel.histogramPoints(METRIC_NAMES.operationDuration);
+    expect(point?.attributes['client.address']).toBeUndefined();
+  });
+
   it('ignores a malformed traceparent and starts a new trace', async () => {
     const { client } = await inMemory([tm()]);
     await client.callTool({ name: 'echo', arguments: { text: 'x' }, _meta: { traceparent: 'garbage' } });
@@ -301,6 +323,7 @@ describe('telemetry metrics', () => {
     'mcp.protocol.version',
     'network.transport',
     'network.protocol.name',
+    'rpc.response.status_code',
   ]);
 
   it('records mcp.server.operation.duration in seconds with the advised buckets and no session id, token or argument', async () => {
