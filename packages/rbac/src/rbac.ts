@@ -362,6 +362,8 @@ export function rbac(options: RbacOptions = {}): Middleware {
     const outcome = await decide(ctx, scopes, kind, target, 'call', ctx.policy, extra);
     record(ctx, outcome);
     if (outcome.allowed) return next();
+    // A rule that failed to evaluate is a server fault, not a decision: refuse plainly (it was reported).
+    if (outcome.errored) throw new HardenError('ERR_FORBIDDEN', 'Forbidden');
     if (reveal && outcome.hasRule) {
       if (outcome.scopeOnly && outcome.requiredScopes?.length) {
         throw new HardenError('ERR_INSUFFICIENT_SCOPE', 'Insufficient scope', {

@@ -131,7 +131,7 @@ describe('a rule predicate that throws', () => {
     { name: 'fragile' },
   );
 
-  it('denies, looks like a missing tool, and is reported without argument values', async () => {
+  it('denies with ERR_FORBIDDEN and is reported without argument values', async () => {
     const reports: unknown[] = [];
     const host = await start({
       ...fixtureRules,
@@ -141,9 +141,9 @@ describe('a rule predicate that throws', () => {
     const admin = await as(host, 'acme/admin');
     const refused = await errorOf(admin.callTool({ name: 'billing.report', arguments: { card: secret } }));
     expect(refused).toEqual({
-      code: -32602,
-      message: 'MCP error -32602: Tool billing.report not found',
-      data: { code: 'ERR_NOT_FOUND' },
+      code: -32011,
+      message: 'MCP error -32011: Forbidden',
+      data: { code: 'ERR_FORBIDDEN' },
     });
     expect(JSON.stringify(refused)).not.toContain(secret);
     expect(reports).toHaveLength(1);
@@ -160,7 +160,7 @@ describe('a rule predicate that throws', () => {
     expect(reports).toHaveLength(2);
   });
 
-  it('denies with ERR_FORBIDDEN when step-up is on', async () => {
+  it('denies with ERR_FORBIDDEN when step-up is on too', async () => {
     const host = await start({
       ...fixtureRules,
       tools: { ...fixtureRules.tools, 'billing.report': throwing },
