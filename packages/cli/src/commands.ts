@@ -1,0 +1,8 @@
+import type { CliCommand } from './command.js';
+import { checkCommand, lockCommand } from './commands/surface.js';
+
+/**
+ * The command table of `mcp-harden`. To add a command, define it with `defineCommand` in
+ * `src/commands/` and list it here; `--help`, `--json`, parsing and exit codes come for free.
+ */
+export const COMMANDS: readonly CliCommand[] = [lockCommand, checkCommand];
