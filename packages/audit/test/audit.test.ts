@@ -8,7 +8,7 @@ import {
   JsonRpcError,
   type Principal,
 } from '@mcp-harden/core';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { afterEach, describe, expect, it } from 'vitest';
 import schema from '../schema/audit-event.v1.json' with { type: 'json' };
 import { type AuditEvent, argumentsDigest, audit, canonicalJson, redactArguments } from '../src/index.js';

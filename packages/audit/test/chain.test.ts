@@ -177,7 +177,7 @@ describe('fileSink() and verifyChain()', () => {
     expect(await sink.head()).toBe(GENESIS_HASH);
     const event = { id: '1', requestId: 1 } as unknown as AuditEvent;
     await sink.write([event]);
-    await sink.close();
+    await sink.close!();
     expect(await sink.head()).toBe(chainHash(GENESIS_HASH, event));
     expect(() => fileSink({ path: '' })).toThrow(TypeError);
     expect(() => fileSink({ path: log, rotate: { maxBytes: 0 } })).toThrow(TypeError);
