@@ -106,6 +106,19 @@ function reasonOf(
 }
 
 /**
+ * jose errors can carry the decoded payload (`JWTClaimValidationFailed.payload`); keep only the
+ * name, code and message (which never hold claim values) so logging `cause` cannot leak claims.
+ */
+function safeCause(err: unknown): Error {
+  if (err instanceof JwksUnavailable) {
+    const inner = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : 'no keys held';
+    return new Error(`JWKS unavailable (${inner})`);
+  }
+  if (err instanceof joseErrors.JOSEError) return new Error(`${err.name} ${err.code}: ${err.message}`);
+  return new Error(err instanceof Error ? err.name : 'verification failed');
+}
+
+/**
  * Verifies JWT access tokens (OAuth 2.1 resource server, MCP authorization spec): signature by
  * a remote JWKS or local keys, `iss`, `aud` (RFC 8707), `exp` (required), `nbf`, algorithm
  * allow-list, optional `maxTokenAge`/`requiredClaims`/`typ`. Verified tokens are cached by
@@ -220,7 +233,7 @@ export function bearerAuth(options: BearerAuthOptions): Authenticator {
     try {
       ({ payload } = (await jwtVerify(token, getKey, verifyOptions)) as unknown as { payload: JsonObject });
     } catch (err) {
-      throw unauthenticated(reasonOf(err), challengeOf(true), err);
+      throw unauthenticated(reasonOf(err), challengeOf(true), safeCause(err));
     }
     if (typeof payload.exp !== 'number') throw unauthenticated('invalid_credential', challengeOf(true));
     const principal = principalFromClaims(payload, options.claims, { authMethod: 'jwt', sensitiveClaims });

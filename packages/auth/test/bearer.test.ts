@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { inspect } from 'node:util';
 import { createFakeClock, createTestIssuer, type FakeClock, type TestIssuer } from '@mcp-harden/testing';
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -362,6 +363,15 @@ describe('bearerAuth: options, claims and cache', () => {
     expect(JSON.stringify(principal)).not.toContain('alice@example.com');
     expect(JSON.stringify(principal)).not.toContain('123-45-6789');
     expect(Object.keys(principal.claims)).not.toContain('ssn');
+  });
+
+  it('keeps the token and its claims out of the refusal, even in cause (safe to log)', async () => {
+    const token = await issuer.mintToken({ aud: 'https://other.example.com', email: 'dave@example.com' });
+    const err = await expectUnauthenticated(bearerAuth(base()).verify(token), { credential: token });
+    const logged = inspect(err, { depth: 10, showHidden: true });
+    expect(logged).not.toContain('dave@example.com');
+    expect(logged).not.toContain(token.split('.')[1]!.slice(0, 20));
+    expect(logged).toContain('ERR_JWT_CLAIM_VALIDATION_FAILED'); // still useful to an operator
   });
 
   it('refuses a token in the query string at the HTTP edge', async () => {
