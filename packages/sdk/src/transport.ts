@@ -165,6 +165,8 @@ export class HardenedTransport implements Transport {
       const headers = extra?.requestInfo?.headers as
         | Record<string, string | string[] | undefined>
         | undefined;
+      // Not part of the SDK's RequestInfo: HTTP hosts that know the peer add it (`@mcp-harden/http` does).
+      const peer = (extra?.requestInfo as { remoteAddress?: unknown } | undefined)?.remoteAddress;
       const params = request.params;
       if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
         throw new HardenError('ERR_INVALID_PARAMS', 'params must be an object');
@@ -180,6 +182,7 @@ export class HardenedTransport implements Transport {
         request: {
           transport: headers ? 'http' : (this.#options.kind ?? 'unknown'),
           headers,
+          remoteAddress: typeof peer === 'string' ? peer : undefined,
           authInfo: extra?.authInfo,
         },
       });
