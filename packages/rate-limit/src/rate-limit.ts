@@ -75,7 +75,7 @@ export interface RateLimitStats {
   failOpen: number;
   /** Level checks refused because the store failed (`fail-closed`). */
   failClosed: number;
-  /** Calls in flight that hold a concurrency slot. */
+  /** Limited calls in flight in this process (what the concurrency caps count). */
   inFlight: number;
 }
 
@@ -166,6 +166,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     level: string,
     retryAfterMs: number,
     remainingPoints?: number,
+    degraded = false,
   ): never => {
     refusals[level] = (refusals[level] ?? 0) + 1;
     ctx.state.rateLimit = {
@@ -173,6 +174,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
       refused: true,
       retryAfterMs,
       ...(remainingPoints === undefined ? {} : { remainingPoints }),
+      ...(degraded ? { degraded: true } : {}),
     };
     if (options.onRefusal) {
       const event: RefusalEvent = {
@@ -275,8 +277,10 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
         ),
       );
     }
-    if (refusedAt)
-      refuse(ctx, refusedAt.level, Math.max(1, Math.ceil(refusedAt.msBeforeNext)), refusedAt.remainingPoints);
+    if (refusedAt) {
+      const wait = Math.max(1, Math.ceil(refusedAt.msBeforeNext));
+      refuse(ctx, refusedAt.level, wait, refusedAt.remainingPoints, degraded);
+    }
     if (unavailable) {
       refusals.store = (refusals.store ?? 0) + 1;
       ctx.state.rateLimit = { level: 'store', refused: true, degraded: true };
@@ -321,6 +325,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
       ctx.signal.addEventListener('abort', release, { once: true });
       try {
         await consumeAll(ctx, checksFor(ctx, policy), cost);
+        if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
         allowed++;
         return await next();
       } finally {

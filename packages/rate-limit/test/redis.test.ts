@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import type { Middleware } from '@mcp-harden/core';
 import { type RedisService, startRedis } from '@mcp-harden/test-services';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RateLimitMiddleware, type RateLimitOptions, rateLimit } from '../src/index.js';
+import {
+  type RateLimitMiddleware,
+  type RateLimitOptions,
+  type RateLimitState,
+  rateLimit,
+} from '../src/index.js';
 import { authenticateAs, buildServer, type Connected, connectInMemory, outcome, tally } from './fixture.js';
 import { principal } from './helpers.js';
 
@@ -34,12 +40,33 @@ async function replica(
   options: Omit<RateLimitOptions, 'redis'>,
   subject = 'alice',
   replicas?: number,
-): Promise<{ limiter: RateLimitMiddleware; client: Redis; call(): Promise<string> }> {
+): Promise<{
+  limiter: RateLimitMiddleware;
+  client: Redis;
+  decisions: Array<RateLimitState | undefined>;
+  call(): Promise<string>;
+}> {
   const client = await newClient();
   const limiter = rateLimit({ ...options, redis: { client, timeoutMs: 500, replicas } });
-  const connected = await connectInMemory(buildServer([authenticateAs(principal(subject)), limiter]));
+  const decisions: Array<RateLimitState | undefined> = [];
+  // Outermost, like audit: sees the decision of every call, refused or not.
+  const observe: Middleware = async (ctx, next) => {
+    try {
+      return await next();
+    } finally {
+      if (ctx.method === 'tools/call') decisions.push(ctx.state.rateLimit);
+    }
+  };
+  const connected = await connectInMemory(
+    buildServer([observe, authenticateAs(principal(subject)), limiter]),
+  );
   connections.push(connected);
-  return { limiter, client, call: () => outcome(connected.client.callTool({ name: 'echo', arguments: {} })) };
+  return {
+    limiter,
+    client,
+    decisions,
+    call: () => outcome(connected.client.callTool({ name: 'echo', arguments: {} })),
+  };
 }
 
 beforeAll(async () => {
@@ -190,6 +217,12 @@ describe('rateLimit() with Redis', () => {
     expect(a.limiter.stats()).toMatchObject({ insuranceDecisions: 12, refusals: { principal: 2 } });
     expect(a.limiter.stats().storeErrors).toBe(12);
     expect(failures).toHaveLength(12);
+    expect(a.decisions.slice(4).map((d) => [d?.refused, d?.degraded])).toEqual([
+      ...Array(10).fill([false, true]),
+      [true, true],
+      [true, true],
+    ]);
+    expect(a.decisions[0]).toEqual({ level: 'principal', refused: false, remainingPoints: 9 });
     // fail-closed refuses with ERR_UNAVAILABLE; fail-open lets calls through unmetered.
     expect(await track(closed)).toBe('ERR_UNAVAILABLE');
     expect(closed.limiter.stats()).toMatchObject({ failClosed: 1, refusals: { store: 1 } });
@@ -214,6 +247,7 @@ describe('rateLimit() with Redis', () => {
     const [restored] = await a.client.keys(`${keyPrefix}:principal:*`);
     expect(await a.client.get(restored!)).toBe('11');
     expect(a.limiter.stats().storeErrors).toBe(12);
+    expect(a.decisions.slice(16).every((d) => d?.degraded === undefined)).toBe(true);
 
     // Not one request, in any phase, failed with an internal error.
     expect(
