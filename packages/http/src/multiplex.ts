@@ -50,7 +50,17 @@ export class MultiplexTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    // Stateless mode has no channel for server-initiated messages or notifications: they are dropped.
+    if ('method' in message && 'id' in message) {
+      // A server-to-client request (sampling, elicitation) has no channel in stateless mode:
+      // it fails at once instead of waiting for the SDK's request time-out.
+      this.onmessage?.({
+        jsonrpc: '2.0',
+        id: message.id,
+        error: { code: -32601, message: 'Server-to-client requests are not available in stateless mode' },
+      } as JSONRPCMessage);
+      return;
+    }
+    // Notifications have no channel in stateless mode either: they are dropped.
     if (!isResponse(message) || typeof message.id !== 'number') return;
     const waiting = this.#waiting.get(message.id);
     if (!waiting) return;

@@ -76,11 +76,25 @@ export function buildServer(
       });
       return { content: [{ type: 'text', text: 'aborted' }] };
     });
+  server.registerTool('ask', { description: 'Asks the client for input' }, async () => {
+    try {
+      const answer = await server.server.elicitInput({
+        message: 'Name?',
+        requestedSchema: { type: 'object', properties: { name: { type: 'string' } } },
+      });
+      return { content: [{ type: 'text', text: `answer ${answer.action}` }] };
+    } catch (err) {
+      return { content: [{ type: 'text', text: `no channel: ${(err as Error).message}` }], isError: true };
+    }
+  });
   return hardened;
 }
 
 export async function connect(url: URL, headers: Record<string, string> = {}): Promise<Client> {
-  const client = new Client({ name: 'http-test', version: '1.0.0' });
+  const client = new Client(
+    { name: 'http-test', version: '1.0.0' },
+    { capabilities: { elicitation: { form: {} } } },
+  );
   await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
   return client;
 }

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { isHardenError, type Principal } from '@mcp-harden/core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { type ServedMcp, serve, timeout } from '../src/index.js';
 import { buildServer, connect, newProbe, refusals } from './fixture.js';
@@ -206,6 +207,22 @@ describe('serve()', () => {
     );
     answers.forEach((a, i) => {
       expect(a).toMatchObject({ id: 1, result: { content: [{ text: `c${i}` }] } });
+    });
+  });
+
+  it('fails a server-to-client request at once in stateless mode, and carries it in stateful mode', async () => {
+    const stateless = await start({ mode: 'stateless' });
+    const c1 = await connect(stateless.url);
+    clients.push(c1);
+    const failed = await c1.callTool({ name: 'ask', arguments: {} });
+    expect(failed.isError).toBe(true);
+    expect((failed.content as Array<{ text: string }>)[0]!.text).toContain('not available in stateless mode');
+    const stateful = await start({ mode: 'stateful' });
+    const c2 = await connect(stateful.url);
+    clients.push(c2);
+    c2.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Ada' } }));
+    expect(await c2.callTool({ name: 'ask', arguments: {} })).toMatchObject({
+      content: [{ text: 'answer accept' }],
     });
   });
 
