@@ -111,6 +111,9 @@ function ruleFindings(rule: CompiledRule, text: string, out: Array<Finding & { o
     }
     if (end > start && (!rule.validate || rule.validate(text.slice(start, end)))) {
       out.push({ rule: rule.name, start, end, order: rule.order });
+    } else if (match[0].length > 0) {
+      // A rejected candidate may hide a real one that starts inside it (`...00 4111 1111 ...`).
+      pattern.lastIndex = match.index + 1;
     }
     match = pattern.exec(text);
   }
@@ -176,7 +179,7 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
       case 'remove':
         return '';
       case 'hash':
-        return `[${rule}:${digest(value)}]`;
+        return `[REDACTED:${rule}#${digest(value)}]`;
       case 'partial': {
         const keep = Math.min(partialKeep, Math.floor(value.length / 4));
         return '*'.repeat(value.length - keep) + value.slice(value.length - keep);
@@ -193,12 +196,15 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     const all: Array<Finding & { order: number }> = [];
     for (const rule of rules) ruleFindings(rule, text, all);
     all.sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start) || a.order - b.order);
+    // Overlapping findings are merged into one span (named after the first), so no part of any survives.
     const chosen: Finding[] = [];
-    let cursor = 0;
     for (const f of all) {
-      if (f.start < cursor) continue;
+      const last = chosen.at(-1);
+      if (last && f.start < last.end) {
+        last.end = Math.max(last.end, f.end);
+        continue;
+      }
       chosen.push({ rule: f.rule, start: f.start, end: f.end });
-      cursor = f.end;
     }
     return chosen;
   };

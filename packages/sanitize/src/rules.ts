@@ -62,11 +62,18 @@ function plausibleSecretValue(value: string): boolean {
   if (/^(?:process\.env|os\.environ|env\.|config\.|this\.|self\.|settings\.|secrets\.)/i.test(value))
     return false;
   if (value.includes('REDACTED')) return false;
+  // Version tags (`image/token:1.2.3@sha256:...`) are not secrets.
+  if (/^v?\d{1,6}(?:\.\d{1,6}){1,3}(?:[-+@]|$)/.test(value)) return false;
   return true;
 }
 
 function highEntropy(value: string): boolean {
-  return value.length >= 16 && characterClasses(value) >= 3 && shannonEntropy(value) >= 3.5;
+  return (
+    value.length >= 16 &&
+    characterClasses(value) >= 3 &&
+    shannonEntropy(value) >= 3.5 &&
+    plausibleSecretValue(value)
+  );
 }
 
 /** PEM private key blocks, found procedurally so many unterminated headers stay linear. */
@@ -87,6 +94,71 @@ function findPrivateKeys(text: string): Array<[number, number]> {
     spans.push([match.index, close.index + close[0].length]);
     begin.lastIndex = close.index + close[0].length;
     match = begin.exec(text);
+  }
+  return spans;
+}
+
+function cardNumberValid(digits: string): boolean {
+  return (
+    digits.length >= 13 &&
+    digits.length <= 19 &&
+    /^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])|35|3[0689])/.test(digits) &&
+    luhnValid(digits)
+  );
+}
+
+/**
+ * Card numbers: runs of digit groups (space or dash separated), tried at every group boundary,
+ * longest first, so `...00 4111 1111 1111 1111 123-45-6789` still yields the card.
+ */
+function findPaymentCards(text: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  const run = /(?<![\w-])\d{1,19}(?:[ -]\d{1,19}){0,11}(?!\w)/g;
+  for (let match = run.exec(text); match !== null; match = run.exec(text)) {
+    const groups: Array<[number, number]> = [];
+    const group = /\d+/g;
+    for (let g = group.exec(match[0]); g !== null; g = group.exec(match[0])) {
+      groups.push([match.index + g.index, match.index + g.index + g[0].length]);
+    }
+    let from = 0;
+    while (from < groups.length) {
+      let found = -1;
+      for (let to = groups.length - 1; to >= from && found < 0; to--) {
+        const digits = text.slice(groups[from]![0], groups[to]![1]).replace(/[ -]/g, '');
+        if (digits.length <= 19 && cardNumberValid(digits)) found = to;
+      }
+      if (found >= 0) {
+        spans.push([groups[from]![0], groups[found]![1]]);
+        from = found + 1;
+      } else from++;
+    }
+  }
+  return spans;
+}
+
+const PHONE =
+  /(?<![\w.+-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w-]|\.\d)/g;
+
+const phoneDigitsValid = (value: string) => {
+  const digits = value.replace(/\D/g, '').length;
+  return digits >= 8 && digits <= 15;
+};
+
+/** Phone numbers; a run too long to be one number is cut back at a separator (`+1 415 555 0132 4111 ...`). */
+function findPhones(text: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  PHONE.lastIndex = 0;
+  for (let match = PHONE.exec(text); match !== null; match = PHONE.exec(text)) {
+    let value = match[0];
+    while (!phoneDigitsValid(value)) {
+      const cut = value.search(/[ .-]\d{1,4}$/);
+      if (cut <= 0) break;
+      value = value.slice(0, cut);
+    }
+    if (phoneDigitsValid(value)) {
+      spans.push([match.index, match.index + value.length]);
+      PHONE.lastIndex = match.index + value.length;
+    }
   }
   return spans;
 }
@@ -180,20 +252,7 @@ export const BUILTIN_RULES = [
     pattern:
       /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
   },
-  {
-    name: 'payment-card',
-    category: 'pii',
-    pattern: /(?<![\d-])(?:\d[ -]?){12,18}\d(?!\d)/g,
-    validate: (value: string) => {
-      const digits = value.replace(/[ -]/g, '');
-      return (
-        digits.length >= 13 &&
-        digits.length <= 19 &&
-        /^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])|35|3[0689])/.test(digits) &&
-        luhnValid(digits)
-      );
-    },
-  },
+  { name: 'payment-card', category: 'pii', pattern: /$^/, find: findPaymentCards },
   {
     name: 'us-ssn',
     category: 'pii',
@@ -205,16 +264,7 @@ export const BUILTIN_RULES = [
     pattern: /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g,
     validate: ibanValid,
   },
-  {
-    name: 'phone',
-    category: 'pii',
-    pattern:
-      /(?<![\w.+-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w-]|\.\d)/g,
-    validate: (value: string) => {
-      const digits = value.replace(/\D/g, '').length;
-      return digits >= 8 && digits <= 15;
-    },
-  },
+  { name: 'phone', category: 'pii', pattern: /$^/, find: findPhones },
   {
     name: 'ipv4',
     category: 'pii',

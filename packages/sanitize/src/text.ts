@@ -8,7 +8,7 @@ const TAG_OR_BIDI = /\uDB40[\uDC00-\uDC7F]|[\u202A-\u202E\u2066-\u2069]/;
 // CSI and OSC sequences, other two-byte escapes, then remaining C0 (except tab/newline/CR) and C1 controls.
 const ANSI =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
-  /\u001B\[[0-?]{0,64}[ -/]{0,16}[@-~]|\u001B\][^\u0007\u001B]*(?:\u0007|\u001B\\)?|\u001B[@-Z\\-_]?/g;
+  /\u001B\[[0-?]{0,64}[ -/]{0,16}[@-~]|\u001B\][^\u0007\u001B]*(?:\u0007|\u001B\\)|\u001B[@-Z\\-_]?/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
 
