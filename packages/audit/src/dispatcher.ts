@@ -46,6 +46,7 @@ export class SinkChannel {
   #replayDue = false;
   #hasSpill = false;
   #closed = false;
+  #closing = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #stats: Omit<SinkStats, 'queued' | 'degraded'>;
 
@@ -107,6 +108,7 @@ export class SinkChannel {
 
   /** Final flush, then closes the sink. Later events go straight to the spill file. */
   async close(): Promise<void> {
+    this.#closing = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.flush();
@@ -160,7 +162,7 @@ export class SinkChannel {
   }
 
   #scheduleReplay(): void {
-    if (this.#closed || this.#timer) return;
+    if (this.#closing || this.#closed || this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#replayDue = true;
