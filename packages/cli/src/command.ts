@@ -1,4 +1,11 @@
-/** Exit codes of `mcp-harden`, the same for every command. */
+/**
+ * Exit codes of `mcp-harden`, the same for every command.
+ *
+ * @example
+ * ```ts
+ * if ((await runCli(['check', 'server.mjs'])) === EXIT_CODES.checkFailed) console.error('surface changed');
+ * ```
+ */
 export const EXIT_CODES = {
   /** The command did what was asked and found nothing wrong. */
   ok: 0,
@@ -11,7 +18,14 @@ export const EXIT_CODES = {
 /** One of {@link EXIT_CODES}. */
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
-/** Where a command writes and where it runs; injectable so commands run in tests without a process. */
+/**
+ * Where a command writes and where it runs; injectable so commands run in tests without a process.
+ *
+ * @example
+ * ```ts
+ * await runCli(['lock', 'server.mjs'], { cwd: '/repo', stdout: (t) => lines.push(t) });
+ * ```
+ */
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
@@ -42,7 +56,7 @@ export interface CommandInput {
 }
 
 /**
- * One command in the `mcp-harden` command table. `name` may have several words
+ * One command in the `mcp-harden` command table (see {@link defineCommand} for an example). `name` may have several words
  * (`audit verify`). `--help` and `--json` are added to every command.
  */
 export interface CliCommand {

@@ -63,7 +63,7 @@ export function invisibleCharacters(text: string): string[] {
   );
 }
 
-/** `text` without its invisible code points. */
+/** `text` without its invisible code points (internal). */
 export function stripInvisible(text: string): string {
   return text.replace(INVISIBLE, '');
 }

@@ -55,7 +55,14 @@ export type ChangeCode =
   | 'uri-template-changed'
   | 'mime-type-changed';
 
-/** One classified change between the locked surface and the live one. */
+/**
+ * One classified change between the locked surface and the live one.
+ *
+ * @example
+ * ```ts
+ * // { id: 'tool:search:argument-added-required:tenant', level: 'breaking', code: 'argument-added-required', ... }
+ * ```
+ */
 export interface SurfaceChange {
   /** Stable id, used in the lock's `accepted` list: `<kind>:<name>:<code>[:<path>]`. */
   id: string;
@@ -74,7 +81,14 @@ export interface SurfaceChange {
   accepted: boolean;
 }
 
-/** Result of {@link diffSurface}. */
+/**
+ * Result of {@link diffSurface}.
+ *
+ * @example
+ * ```ts
+ * const { ok, unaccepted } = diffSurface(lock, live);
+ * ```
+ */
 export interface SurfaceDiff {
   changes: SurfaceChange[];
   /** Breaking and risky changes that the lock does not accept: what makes `check` fail. */

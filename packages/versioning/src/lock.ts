@@ -11,12 +11,24 @@ import {
   type ToolSurfaceLock,
 } from './surface.js';
 
-/** The conventional lock file name. */
+/**
+ * The conventional lock file name, `mcp-tools.lock.json`.
+ *
+ * @example
+ * ```ts
+ * writeFileSync(LOCK_FILE_NAME, serializeLock(lock));
+ * ```
+ */
 export const LOCK_FILE_NAME = 'mcp-tools.lock.json';
 
 /**
  * A lock file that cannot be read: not JSON, wrong shape, an unknown version, or a stored part
  * that does not match its fingerprint (edited by hand). `path` names the offending field.
+ *
+ * @example
+ * ```ts
+ * try { readLock(text); } catch (err) { if (err instanceof LockFileError) console.error(err.path); }
+ * ```
  */
 export class LockFileError extends Error {
   override readonly name = 'LockFileError';
@@ -155,7 +167,14 @@ export function serializeLock(lock: ToolSurfaceLock): string {
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
 
-/** Raised by {@link assertSurfaceMatchesLock} in `refuse` mode. */
+/**
+ * Raised by {@link assertSurfaceMatchesLock} in `refuse` mode; `diff` holds the changes.
+ *
+ * @example
+ * ```ts
+ * try { assertSurfaceMatchesLock(lock, live); } catch (err) { if (err instanceof SurfaceLockError) process.exit(1); }
+ * ```
+ */
 export class SurfaceLockError extends Error {
   override readonly name = 'SurfaceLockError';
   constructor(readonly diff: SurfaceDiff) {
@@ -163,7 +182,14 @@ export class SurfaceLockError extends Error {
   }
 }
 
-/** Options of {@link assertSurfaceMatchesLock}. */
+/**
+ * Options of {@link assertSurfaceMatchesLock}.
+ *
+ * @example
+ * ```ts
+ * const options: AssertSurfaceOptions = { mode: 'warn', onWarning: (report) => log.warn(report) };
+ * ```
+ */
 export interface AssertSurfaceOptions extends DiffOptions {
   /**
    * `refuse` (default) throws {@link SurfaceLockError} when a breaking or risky change is not

@@ -25,7 +25,14 @@ declare module '@mcp-harden/core' {
   }
 }
 
-/** Deprecation of one tool version. */
+/**
+ * Deprecation of one tool version.
+ *
+ * @example
+ * ```ts
+ * const deprecated: DeprecationOptions = { sunset: '2026-06-30', replacement: 'search' };
+ * ```
+ */
 export interface DeprecationOptions {
   /**
    * When calls stop working: an ISO 8601 date (`2026-06-30`, midnight UTC) or date-time, or a
@@ -51,7 +58,14 @@ export interface VersionedToolOptions {
   versions: Record<string, ToolVersionOptions>;
 }
 
-/** Options of {@link versioning}. */
+/**
+ * Options of {@link versioning}.
+ *
+ * @example
+ * ```ts
+ * const options: VersioningOptions = { tools: { search: { versions: { '2.0.0': {} } } }, now: () => clock.now };
+ * ```
+ */
 export interface VersioningOptions {
   /** Tools by bare name (the name the latest version is registered under). */
   tools: Record<string, VersionedToolOptions>;

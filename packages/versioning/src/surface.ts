@@ -9,7 +9,14 @@ import type {
 } from '@mcp-harden/core';
 import { canonicalize, fingerprint } from './canonical.js';
 
-/** The lock file format version this package reads and writes. */
+/**
+ * The lock file format version this package reads and writes.
+ *
+ * @example
+ * ```ts
+ * captureSurface({ tools: [] }).lockfileVersion === LOCKFILE_VERSION; // true
+ * ```
+ */
 export const LOCKFILE_VERSION = 1;
 
 /** SHA-256 fingerprints (`sha256:<hex>`) of each part of a tool, each computed separately. */
@@ -91,7 +98,15 @@ export interface AcceptedChange {
   reason?: string;
 }
 
-/** The content of `mcp-tools.lock.json`. */
+/**
+ * The content of `mcp-tools.lock.json`.
+ *
+ * @example
+ * ```ts
+ * const lock: ToolSurfaceLock = readLock(text);
+ * lock.accepted.push({ id: 'tool:ping:removed', reason: 'PLAT-7' });
+ * ```
+ */
 export interface ToolSurfaceLock {
   lockfileVersion: typeof LOCKFILE_VERSION;
   tools: Record<string, LockedTool>;
@@ -100,7 +115,14 @@ export interface ToolSurfaceLock {
   accepted: AcceptedChange[];
 }
 
-/** Input of {@link captureSurface}: the plain JSON results of the three list requests. */
+/**
+ * Input of {@link captureSurface}: the plain JSON results of the three list requests.
+ *
+ * @example
+ * ```ts
+ * const input: SurfaceInput = { tools: await client.listTools(), authorizedTools: ['search'] };
+ * ```
+ */
 export interface SurfaceInput {
   /** `tools/list` result, or its `tools` array. */
   tools?: ListToolsResult | readonly ToolDefinition[];
@@ -303,7 +325,8 @@ export function captureSurface(input: SurfaceInput): ToolSurfaceLock {
 }
 
 /**
- * Anything that can list a server's surface: the official SDK `Client` fits as is. Methods a
+ * Anything that can list a server's surface: the official SDK `Client` fits as is (see
+ * {@link listSurface} for an example). Methods a
  * server does not support may be left out, or reject with JSON-RPC `-32601`.
  */
 export interface SurfaceLister {

@@ -1,17 +1,54 @@
-/** The `_meta` key a caller may send on `tools/call` to state the version it expects. */
+/**
+ * The `_meta` key a caller may send on `tools/call` to state the version it expects; also set on
+ * every result and `tools/list` entry of a versioned tool.
+ *
+ * @example
+ * ```ts
+ * await client.callTool({ name: 'search', arguments: { query: 'x' }, _meta: { [VERSION_META_KEY]: '2.0.0' } });
+ * ```
+ */
 export const VERSION_META_KEY = 'mcp-harden/version';
-/** The `_meta` key (in `tools/list` and in results) that carries a deprecation notice. */
+/**
+ * The `_meta` key (in `tools/list` and in results) that carries a {@link DeprecationNotice}.
+ *
+ * @example
+ * ```ts
+ * const notice = result._meta?.[DEPRECATION_META_KEY]; // { tool, version, notice, sunset?, replacement? }
+ * ```
+ */
 export const DEPRECATION_META_KEY = 'mcp-harden/deprecation';
-/** The `_meta` key (in `tools/list`) naming the tool a version belongs to. */
+/**
+ * The `_meta` key (in `tools/list`) naming the tool a version belongs to.
+ *
+ * @example
+ * ```ts
+ * tools.filter((t) => t._meta?.[TOOL_META_KEY] === 'search'); // every version of search
+ * ```
+ */
 export const TOOL_META_KEY = 'mcp-harden/tool';
-/** The `_meta` key (in `tools/list`) that is true on the entry served under the bare name. */
+/**
+ * The `_meta` key (in `tools/list`) that is true on the latest version's entries.
+ *
+ * @example
+ * ```ts
+ * tools.filter((t) => t._meta?.[LATEST_META_KEY] === true);
+ * ```
+ */
 export const LATEST_META_KEY = 'mcp-harden/latest';
 
 // Semantic version without build metadata; every character is valid in an MCP tool name.
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
 const TOOL_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** True when `version` is a semantic version (`1.2.3`, `2.0.0-beta.1`; no `+build`). */
+/**
+ * True when `version` is a semantic version (`1.2.3`, `2.0.0-beta.1`; no `+build`, since `+` is
+ * not allowed in tool names).
+ *
+ * @example
+ * ```ts
+ * isSemver('2.0.0-beta.1'); // true
+ * ```
+ */
 export function isSemver(version: string): boolean {
   return typeof version === 'string' && SEMVER.test(version);
 }
@@ -88,7 +125,12 @@ export function parseVersionedName(registered: string): { name: string; version:
 
 /**
  * Registers one version of a tool under the name it is given, with the SDK's own `registerTool`
- * (so the SDK types the handler): `(name) => server.registerTool(name, config, handler)`.
+ * (so the SDK types the handler).
+ *
+ * @example
+ * ```ts
+ * const v1: RegisterToolVersion = (name) => server.registerTool(name, { inputSchema: { q: z.string() } }, searchV1);
+ * ```
  */
 export type RegisterToolVersion = (registeredName: string) => unknown;
 

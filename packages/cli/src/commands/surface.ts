@@ -87,7 +87,14 @@ const count = (lock: ToolSurfaceLock) => ({
   resourceTemplates: Object.keys(lock.resourceTemplates).length,
 });
 
-/** `mcp-harden lock`: writes the tool-surface lock of a server module. */
+/**
+ * `mcp-harden lock`: writes the tool-surface lock of a server module.
+ *
+ * @example
+ * ```sh
+ * mcp-harden lock dist/server.js --out mcp-tools.lock.json
+ * ```
+ */
 export const lockCommand = defineCommand({
   name: 'lock',
   summary: 'Write the tool-surface lock (mcp-tools.lock.json) of a server module',
@@ -147,7 +154,14 @@ export const lockCommand = defineCommand({
   },
 });
 
-/** `mcp-harden check`: compares a server module with its lock. */
+/**
+ * `mcp-harden check`: compares a server module with its lock; exit 1 on unaccepted breaking or risky changes.
+ *
+ * @example
+ * ```sh
+ * mcp-harden check dist/server.js --lock mcp-tools.lock.json --json
+ * ```
+ */
 export const checkCommand = defineCommand({
   name: 'check',
   summary: 'Check a server module against its lock; fails on breaking or risky changes not accepted',
