@@ -19,10 +19,14 @@ export class Gate {
 export interface Probe {
   aborted: number;
   abortedSignal: Gate;
+  hanging: number;
+  /** Opened when `hanging` reaches `hangTarget`. */
+  hangTarget: number;
+  hangReached: Gate;
 }
 
-export function newProbe(): Probe {
-  return { aborted: 0, abortedSignal: new Gate() };
+export function newProbe(hangTarget = 1): Probe {
+  return { aborted: 0, abortedSignal: new Gate(), hanging: 0, hangTarget, hangReached: new Gate() };
 }
 
 /** A refusing middleware driven by the tool name, to exercise HTTP status mapping. */
@@ -67,6 +71,7 @@ export function buildServer(
   hardened
     .withPolicy({ timeoutMs: 50 })
     .registerTool('hang', { description: 'Waits until aborted' }, async (extra) => {
+      if (++probe.hanging >= probe.hangTarget) probe.hangReached.open();
       await new Promise<void>((resolve) => {
         extra.signal.addEventListener('abort', () => {
           probe.aborted++;

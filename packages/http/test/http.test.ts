@@ -226,6 +226,66 @@ describe('serve()', () => {
     });
   });
 
+  it('refuses requests over maxConcurrentRequests with 503, and cancels the calls of clients that hang up', async () => {
+    const probe = newProbe(2);
+    const served = await serve({
+      mode: 'stateless',
+      maxConcurrentRequests: 2,
+      createServer: () => buildServer([], probe),
+    });
+    running.push(served);
+    const hangUps = [new AbortController(), new AbortController()];
+    const inFlight = hangUps.map((c, i) =>
+      fetch(served.url, {
+        method: 'POST',
+        signal: c.signal,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: i,
+          method: 'tools/call',
+          params: { name: 'hang', arguments: {} },
+        }),
+      }).catch(() => 'hung up'),
+    );
+    await probe.hangReached.opened;
+    const third = await post(served.url, { jsonrpc: '2.0', id: 3, method: 'tools/list' });
+    expect(third.status).toBe(503);
+    expect(third.headers.get('retry-after')).toBe('1');
+    expect((await third.json()).error.data.code).toBe('ERR_UNAVAILABLE');
+    for (const c of hangUps) c.abort();
+    expect(await Promise.all(inFlight)).toEqual(['hung up', 'hung up']);
+    await probe.abortedSignal.opened;
+    // Both handlers are aborted through the SDK's cancellation path, and the slots are free again.
+    await expect.poll(() => probe.aborted, { timeout: 5000 }).toBe(2);
+    expect((await post(served.url, { jsonrpc: '2.0', id: 4, method: 'tools/list' })).status).toBe(200);
+  });
+
+  it('answers a CORS preflight for a listed origin and refuses other origins', async () => {
+    const served = await start({ mode: 'stateless', cors: { origins: ['https://app.example.com'] } });
+    const preflight = (origin: string) =>
+      fetch(served.url, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
+    const ok = await preflight('https://app.example.com');
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(ok.headers.get('access-control-allow-headers')).toContain('mcp-session-id');
+    expect((await preflight('https://evil.example.com')).status).toBe(403);
+    const call = await post(
+      served.url,
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      { origin: 'https://app.example.com' },
+    );
+    expect(call.status).toBe(200);
+    expect(call.headers.get('access-control-expose-headers')).toContain('mcp-session-id');
+  });
+
   it('answers GET and DELETE with 405 in stateless mode and notifications with 202', async () => {
     const served = await start({ mode: 'stateless' });
     expect((await fetch(served.url, { headers: { accept: 'text/event-stream' } })).status).toBe(405);

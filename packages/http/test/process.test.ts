@@ -85,6 +85,7 @@ describe('limits', () => {
     expect([...statuses]).toEqual([[403, 10_000]]);
     child.send('heap');
     const after = await child.next<number>('heap');
+    console.info(`heap after 1,000 warm-up requests: ${before} B; after 10,000 more: ${after} B`);
     // Generous bound: a leak of even 1 KiB per request would exceed it by far.
     expect(after - before).toBeLessThan(4 * 1024 * 1024);
   }, 60_000);
