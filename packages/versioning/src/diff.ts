@@ -19,6 +19,7 @@ export type ChangeCode =
   | 'removed'
   | 'added'
   | 'added-without-authorization'
+  | 'authorization-removed'
   | 'argument-added-required'
   | 'argument-added-optional'
   | 'argument-removed'
@@ -541,6 +542,10 @@ function compareMeta(before: JsonObject | undefined, after: JsonObject | undefin
 }
 
 function compareTool(before: LockedTool, after: LockedTool, emit: Emit): void {
+  // Only when both captures knew the rules: a rule dropped from an existing tool widens access.
+  if (before.authorized === true && after.authorized === false) {
+    emit('authorization-removed', 'risky', 'item', 'no longer has an authorization rule');
+  }
   if (same(before.fingerprints, after.fingerprints)) return;
   compareText(before.title, after.title, 'title-changed', 'title', emit);
   compareText(before.description, after.description, 'description-changed', 'description', emit);

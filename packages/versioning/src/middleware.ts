@@ -35,7 +35,8 @@ declare module '@mcp-harden/core' {
  */
 export interface DeprecationOptions {
   /**
-   * When calls stop working: an ISO 8601 date (`2026-06-30`, midnight UTC) or date-time, or a
+   * When calls stop working: an ISO 8601 date (`2026-06-30`, midnight UTC), a date-time with a
+   * zone (`2026-06-30T12:00:00Z`), or a
    * `Date`. Calls at or after this instant are refused with `ERR_TOOL_SUNSET`. Omit for a
    * deprecation without an end date.
    */
@@ -103,10 +104,12 @@ function parseSunset(value: string | Date, where: string): { iso: string; at: nu
       ? value.getTime()
       : typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)
         ? Date.parse(`${value}T00:00:00Z`)
-        : typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)
+        : typeof value === 'string' &&
+            /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
           ? Date.parse(value)
           : Number.NaN;
-  if (!Number.isFinite(at)) throw new TypeError(`${where}.sunset must be an ISO 8601 date or a Date`);
+  if (!Number.isFinite(at))
+    throw new TypeError(`${where}.sunset must be an ISO 8601 date, a date-time with a zone, or a Date`);
   return { iso: typeof value === 'string' ? value : value.toISOString(), at };
 }
 

@@ -245,6 +245,18 @@ describe('diffSurface: risky changes', () => {
     });
   });
 
+  it('reports an existing tool that lost its authorization rule as risky', () => {
+    const diff = diffTools([search()], [search()], {}, { authorizedTools: [] });
+    expect(diff.changes).toEqual([]); // the lock did not know the rules: nothing to compare
+    const before = captureSurface({ tools: [search()], authorizedTools: ['search'] });
+    const after = captureSurface({ tools: [search()], authorizedTools: [] });
+    expect(only(diffSurface(before, after).changes)).toEqual({
+      id: 'tool:search:authorization-removed',
+      level: 'risky',
+      code: 'authorization-removed',
+    });
+  });
+
   it('reports a schema change it cannot classify as risky', () => {
     const after = mutateInput((s) => {
       s.properties.count = { anyOf: [{ type: 'number' }, { type: 'null' }] } as never;

@@ -218,6 +218,17 @@ describe('versioning() without an SDK', () => {
     expect(() =>
       versioning({ tools: { search: { versions: { '1.0.0': { deprecation: {} } as never } } } }),
     ).toThrow(/unknown option deprecation/);
+    // A date-time without a zone would depend on the server's local time.
+    expect(() =>
+      versioning({
+        tools: { search: { versions: { '1.0.0': { deprecated: { sunset: '2026-06-30T12:00' } } } } },
+      }),
+    ).toThrow(/sunset/);
+    expect(() =>
+      versioning({
+        tools: { search: { versions: { '1.0.0': { deprecated: { sunset: '2026-06-30T12:00:00+02:00' } } } } },
+      }),
+    ).not.toThrow();
     expect(() => versioning({ tools: {}, now: 5 as never })).toThrow(TypeError);
     expect(() => versioning({ tools: { 'bad name': { versions: { '1.0.0': {} } } } })).toThrow(TypeError);
   });
