@@ -206,6 +206,9 @@ export function bearerAuth(options: BearerAuthOptions): Authenticator {
   const cache = new ExpiringCache<Principal>(cacheMaxEntries, now);
   const sensitiveClaims = options.sensitiveClaims ?? [];
 
+  // concurrent calls with the same cold token share one signature check
+  const inflight = new Map<string, Promise<Principal>>();
+
   async function verify(token: string): Promise<Principal> {
     if (typeof token !== 'string' || token.length === 0)
       throw unauthenticated('missing_credential', challengeOf(false));
@@ -219,6 +222,14 @@ export function bearerAuth(options: BearerAuthOptions): Authenticator {
       return cached;
     }
     if (!JWS_SHAPE.test(token)) throw unauthenticated('malformed_credential', challengeOf(true));
+    const running = inflight.get(key);
+    if (running) return running;
+    const fresh = verifyUncached(token, key).finally(() => inflight.delete(key));
+    inflight.set(key, fresh);
+    return fresh;
+  }
+
+  async function verifyUncached(token: string, key: string): Promise<Principal> {
     const verifyOptions: JWTVerifyOptions = {
       issuer,
       audience,

@@ -345,6 +345,14 @@ describe('bearerAuth: options, claims and cache', () => {
     await expectUnauthenticated(verifier.verify(token), { reason: 'expired_credential' });
   });
 
+  it('verifies a cold token once when many calls arrive together', async () => {
+    const verifier = bearerAuth(base());
+    const token = await issuer.mintToken({ sub: 'burst' });
+    const principals = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(token)));
+    expect(new Set(principals).size).toBe(1);
+    expect(issuer.jwksRequests).toBe(1);
+  });
+
   it('keeps the cache bounded', async () => {
     const verifier = bearerAuth({ ...base(), cache: { maxEntries: 2 } });
     const tokens = await Promise.all([1, 2, 3].map((i) => issuer.mintToken({ sub: `s${i}` })));
