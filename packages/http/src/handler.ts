@@ -163,7 +163,15 @@ function plainHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-/** Converts an edge principal to the SDK's `authInfo`; the principal itself is in `extra.principal`. */
+/**
+ * Converts an edge principal to the SDK's `authInfo`; the principal itself is in `extra.principal`.
+ *
+ * @example
+ * ```ts
+ * const authInfo = toAuthInfo({ subject: 'alice', scopes: ['notes:read'], roles: [], claims: {} });
+ * (authInfo.extra?.principal as Principal).subject; // 'alice'
+ * ```
+ */
 export function toAuthInfo(principal: Principal): AuthInfo {
   return {
     token: '',
