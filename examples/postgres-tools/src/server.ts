@@ -1,0 +1,182 @@
+import { HardenError, type Middleware } from '@mcp-harden/core';
+import { type ServedMcp, serve } from '@mcp-harden/http';
+import { type RuleData, rbac } from '@mcp-harden/rbac';
+import { type HardenedServer, harden } from '@mcp-harden/sdk';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Database } from './db.js';
+import { createOrder, getOrder, ORDER_STATUSES, searchOrders, setOrderStatus } from './orders.js';
+import { bindPrincipal, currentPrincipal } from './principal.js';
+
+/** Largest page `orders_search` returns. */
+export const MAX_SEARCH_LIMIT = 100;
+
+/**
+ * Authorization of every tool: the scope it needs, and a tenant on the principal (the tenant
+ * the queries run under). `whenMissing: 'allow'` because the tools take no tenant argument: the
+ * tenant always comes from the principal, and a `tenant` argument naming another one is refused.
+ */
+export const ORDER_RULES: Readonly<Record<string, RuleData>> = Object.freeze({
+  orders_search: { scopes: ['orders:read'], tenant: { whenMissing: 'allow' as const } },
+  orders_get: { scopes: ['orders:read'], tenant: { whenMissing: 'allow' as const } },
+  orders_create: { scopes: ['orders:write'], tenant: { whenMissing: 'allow' as const } },
+  orders_set_status: { scopes: ['orders:write'], tenant: { whenMissing: 'allow' as const } },
+});
+
+/** Options of {@link createOrdersServer}. */
+export interface OrdersServerOptions {
+  /** The two pools (see `createDatabase`). */
+  db: Database;
+  /** Middleware that sets `ctx.principal` (e.g. `devPrincipal()`, or `bearerAuth` of `@mcp-harden/auth`). */
+  authenticate: readonly Middleware[];
+  /** Middleware placed before authentication (audit, telemetry). */
+  outer?: readonly Middleware[];
+}
+
+const idSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const statusSchema = z.enum(ORDER_STATUSES);
+const customerSchema = z.string().min(1).max(100);
+
+function json(value: unknown): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(value) }] };
+}
+
+function notFound(id: number): CallToolResult {
+  // Same answer for an order of another tenant and one that does not exist.
+  return { isError: true, content: [{ type: 'text', text: `Order ${id} not found` }] };
+}
+
+function tenantOfCaller(): string {
+  const tenant = currentPrincipal().tenant;
+  // rbac already refused principals without a tenant; this guards handlers reached another way.
+  if (typeof tenant !== 'string' || tenant === '') throw new HardenError('ERR_FORBIDDEN');
+  return tenant;
+}
+
+/**
+ * Builds the orders tool server: `orders_search` and `orders_get` run on the read-only pool,
+ * `orders_create` and `orders_set_status` on the write pool, each in a transaction scoped to the
+ * caller's tenant. The chain is `[...outer, ...authenticate, rbac(ORDER_RULES), bindPrincipal()]`.
+ *
+ * @example
+ * ```ts
+ * const hardened = createOrdersServer({ db, authenticate: [devPrincipal()] });
+ * ```
+ */
+export function createOrdersServer(options: OrdersServerOptions): HardenedServer<McpServer> {
+  if (!options?.db) throw new TypeError('createOrdersServer: db is required');
+  if (!Array.isArray(options.authenticate) || options.authenticate.length === 0) {
+    throw new TypeError('createOrdersServer: authenticate must list at least one middleware');
+  }
+  const { db } = options;
+  const server = new McpServer({ name: 'postgres-tools', version: '0.0.0' });
+  const hardened = harden(server, {
+    use: [...(options.outer ?? []), ...options.authenticate, rbac({ tools: ORDER_RULES }), bindPrincipal()],
+  });
+
+  hardened.withPolicy({ tags: ['read-only'] }).registerTool(
+    'orders_search',
+    {
+      description: 'Searches orders of your tenant by customer name prefix and status.',
+      inputSchema: {
+        customer: customerSchema.optional().describe('Customer name prefix (matched literally)'),
+        status: statusSchema.optional(),
+        limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
+      },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ customer, status, limit }) => {
+      const tenant = tenantOfCaller();
+      const orders = await db.withTenant('read', tenant, (tx) =>
+        searchOrders(tx, { customer, status, limit }),
+      );
+      return json({ orders });
+    },
+  );
+
+  hardened.withPolicy({ tags: ['read-only'] }).registerTool(
+    'orders_get',
+    {
+      description: 'Reads one order of your tenant by id.',
+      inputSchema: { id: idSchema },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ id }) => {
+      const tenant = tenantOfCaller();
+      const order = await db.withTenant('read', tenant, (tx) => getOrder(tx, id));
+      return order === undefined ? notFound(id) : json({ order });
+    },
+  );
+
+  hardened.withPolicy({ tags: ['write'] }).registerTool(
+    'orders_create',
+    {
+      description: 'Creates an order in your tenant.',
+      inputSchema: {
+        customer: customerSchema,
+        totalCents: z.number().int().min(0).max(100_000_000),
+        status: z.enum(['pending', 'paid']).optional(),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    },
+    async ({ customer, totalCents, status }) => {
+      const tenant = tenantOfCaller();
+      const order = await db.withTenant('write', tenant, (tx) =>
+        createOrder(tx, { customer, totalCents, status }),
+      );
+      return json({ order });
+    },
+  );
+
+  hardened.withPolicy({ tags: ['write'] }).registerTool(
+    'orders_set_status',
+    {
+      description: 'Changes the status of one order of your tenant.',
+      inputSchema: { id: idSchema, status: statusSchema },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+    },
+    async ({ id, status }) => {
+      const tenant = tenantOfCaller();
+      const order = await db.withTenant('write', tenant, (tx) => setOrderStatus(tx, id, status));
+      return order === undefined ? notFound(id) : json({ order });
+    },
+  );
+
+  return hardened;
+}
+
+/** Options of {@link startOrdersService}. */
+export interface OrdersServiceOptions extends OrdersServerOptions {
+  /** Bind address; defaults to `127.0.0.1`. */
+  host?: string;
+  /** Port; `0` (the default) picks a free one. */
+  port?: number;
+}
+
+/**
+ * Serves {@link createOrdersServer} over stateless Streamable HTTP with `@mcp-harden/http`
+ * (`/mcp`, `/health`, and `/ready`, which also checks both pools).
+ *
+ * @example
+ * ```ts
+ * const served = await startOrdersService({ db, authenticate: [devPrincipal()], port: 3001 });
+ * console.log(served.url.href);
+ * ```
+ */
+export async function startOrdersService(options: OrdersServiceOptions): Promise<ServedMcp> {
+  const hardened = createOrdersServer(options);
+  const ping = (name: string, pool: Database['reader']) => ({
+    name,
+    async check() {
+      await pool.query('SELECT 1');
+    },
+  });
+  return serve({
+    mode: 'stateless',
+    createServer: () => hardened,
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    healthChecks: [ping('postgres-reader', options.db.reader), ping('postgres-writer', options.db.writer)],
+  });
+}
