@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 /**
  * Canonical JSON: object keys sorted by code unit, no whitespace, `undefined` members dropped,
@@ -57,15 +57,19 @@ export function sha256Hex(text: string): string {
 }
 
 /**
- * The digest recorded for a request's arguments: `sha256:` + hex SHA-256 of their canonical JSON.
- * Lets an investigator check "was it called with exactly these arguments?" without the log
- * holding the values.
+ * The digest recorded for a request's arguments: `sha256:` + hex SHA-256 of their canonical JSON,
+ * or, with a key, `hmac-sha256:` + hex HMAC-SHA-256 (so low-entropy values such as PINs cannot be
+ * recovered by guessing). Lets an investigator check "was it called with exactly these
+ * arguments?" without the log holding the values.
  *
  * @example
  * ```ts
  * argumentsDigest({ path: '/etc/hosts' }); // 'sha256:…'
+ * argumentsDigest({ pin: '1234' }, process.env.AUDIT_DIGEST_KEY); // 'hmac-sha256:…'
  * ```
  */
-export function argumentsDigest(args: unknown): string {
-  return `sha256:${sha256Hex(canonicalJson(args))}`;
+export function argumentsDigest(args: unknown, key?: string | Uint8Array): string {
+  const text = canonicalJson(args);
+  if (key === undefined) return `sha256:${sha256Hex(text)}`;
+  return `hmac-sha256:${createHmac('sha256', key).update(text, 'utf8').digest('hex')}`;
 }

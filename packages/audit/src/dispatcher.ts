@@ -1,13 +1,15 @@
+import { once } from 'node:events';
 import {
   appendFileSync,
+  createReadStream,
+  createWriteStream,
   existsSync,
   mkdirSync,
-  readFileSync,
   renameSync,
   unlinkSync,
-  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HealthCheck } from '@mcp-harden/core';
 import type { AuditEvent, AuditSink, SinkStats } from './types.js';
@@ -216,41 +218,66 @@ export class SinkChannel {
         }
         renameSync(this.#spillPath, this.#replayPath);
       }
-      const lines = readFileSync(this.#replayPath, 'utf8').split('\n');
-      const events: AuditEvent[] = [];
-      const rejected: string[] = [];
-      for (const line of lines) {
+      // Streamed in batches, so a spill file from a long outage never has to fit in memory.
+      const { batchSize } = this.#options;
+      let done = 0; // lines fully handled (delivered or set aside)
+      let batch: AuditEvent[] = [];
+      let batchLines = 0;
+      let failed = false;
+      const lines = createInterface({
+        input: createReadStream(this.#replayPath, 'utf8'),
+        crlfDelay: Infinity,
+      });
+      for await (const line of lines) {
+        batchLines++;
         if (line.trim() === '') continue;
         try {
-          events.push(JSON.parse(line) as AuditEvent);
+          batch.push(JSON.parse(line) as AuditEvent);
         } catch {
-          rejected.push(line);
+          // A torn line from a crash cannot be delivered; keep it for a human, never drop it.
+          appendFileSync(this.#rejectedPath, `${line}\n`, { mode: 0o600 });
+          this.#options.onError(
+            new Error(
+              `audit sink ${this.#sink.name}: an unreadable spill line was kept in ${this.#rejectedPath}`,
+            ),
+          );
         }
-      }
-      if (rejected.length > 0) {
-        // A torn line from a crash cannot be delivered; keep it for a human, never drop it.
-        appendFileSync(this.#rejectedPath, `${rejected.join('\n')}\n`, { mode: 0o600 });
-        this.#options.onError(
-          new Error(
-            `audit sink ${this.#sink.name}: ${rejected.length} unreadable spill lines kept in ${this.#rejectedPath}`,
-          ),
-        );
-      }
-      const { batchSize } = this.#options;
-      for (let i = 0; i < events.length; i += batchSize) {
-        const batch = events.slice(i, i + batchSize);
+        if (batch.length < batchSize) continue;
         if (!(await this.#deliver(batch))) {
-          if (i > 0 || rejected.length > 0) {
-            const rest = events.slice(i).map((e) => JSON.stringify(e));
-            const tmp = `${this.#replayPath}.tmp`;
-            writeFileSync(tmp, `${rest.join('\n')}\n`, { mode: 0o600 });
-            renameSync(tmp, this.#replayPath);
-          }
-          return false;
+          failed = true;
+          break;
         }
         this.#stats.replayed += batch.length;
+        done += batchLines;
+        batch = [];
+        batchLines = 0;
+      }
+      lines.close();
+      if (!failed && batch.length > 0) {
+        if (await this.#deliver(batch)) this.#stats.replayed += batch.length;
+        else failed = true;
+      }
+      if (failed) {
+        if (done > 0) await this.#dropLines(done);
+        return false;
       }
       unlinkSync(this.#replayPath);
     }
+  }
+
+  /** Rewrites the replay file without its first `count` lines (already delivered). */
+  async #dropLines(count: number): Promise<void> {
+    const tmp = `${this.#replayPath}.tmp`;
+    const out = createWriteStream(tmp, { mode: 0o600 });
+    let n = 0;
+    const lines = createInterface({ input: createReadStream(this.#replayPath, 'utf8'), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (++n <= count) continue;
+      if (!out.write(`${line}\n`)) await once(out, 'drain');
+    }
+    await new Promise<void>((resolve, reject) =>
+      out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
+    renameSync(tmp, this.#replayPath);
   }
 }

@@ -33,6 +33,11 @@ export interface AuditOptions {
    * sensitive keys and credential-like values replaced. Default `false`: only the digest.
    */
   includeArguments?: false | 'redacted';
+  /**
+   * Key for `hmac-sha256:` argument digests instead of plain `sha256:`; use it when arguments can
+   * be low-entropy secrets (PINs, short codes) that a plain digest would let anyone guess.
+   */
+  argumentsDigestKey?: string | Uint8Array;
   /** Keys redacted when `includeArguments` is `'redacted'`. */
   redactKeys?: RegExp;
   /** Delivery problems (never event contents). Default: one line on stderr. */
@@ -102,6 +107,13 @@ export function audit(options: AuditOptions): AuditMiddleware {
   }
   const redactKeys = options.redactKeys ?? DEFAULT_REDACT_KEYS;
   if (!(redactKeys instanceof RegExp)) throw new TypeError('audit: redactKeys must be a RegExp');
+  const digestKey = options.argumentsDigestKey;
+  if (
+    digestKey !== undefined &&
+    !((typeof digestKey === 'string' || digestKey instanceof Uint8Array) && digestKey.length >= 16)
+  ) {
+    throw new TypeError('audit: argumentsDigestKey must be a string or bytes of at least 16');
+  }
   const onError = options.onError ?? defaultOnError;
   if (typeof onError !== 'function') throw new TypeError('audit: onError must be a function');
   const channelOptions = {
@@ -141,7 +153,7 @@ export function audit(options: AuditOptions): AuditMiddleware {
       let digest: string | null = null;
       if (ctx.arguments !== undefined) {
         try {
-          digest = argumentsDigest(ctx.arguments);
+          digest = argumentsDigest(ctx.arguments, digestKey);
         } catch (err) {
           channelOptions.onError(err);
         }

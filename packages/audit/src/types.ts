@@ -69,7 +69,7 @@ export interface AuditEvent {
   outcome: AuditOutcome;
   /** Milliseconds from entering the pipeline to the result or error. */
   latencyMs: number;
-  /** `sha256:<hex>` of the canonical JSON of the arguments as received; `null` when there are none. */
+  /** `sha256:<hex>` (or `hmac-sha256:<hex>` with a key) of the canonical JSON of the arguments as received; `null` when there are none. */
   argumentsDigest: string | null;
   /** Arguments with sensitive keys redacted, only when `includeArguments: 'redacted'`. */
   arguments?: Record<string, unknown>;

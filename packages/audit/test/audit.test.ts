@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   compose,
@@ -150,7 +150,7 @@ describe('audit()', () => {
   });
 
   it('produces events that validate against schema/audit-event.v1.json', async () => {
-    const { sink, trail, call } = setup({ includeArguments: 'redacted' });
+    const { sink, trail, call } = setup({ includeArguments: 'redacted', argumentsDigestKey: 'k'.repeat(16) });
     for (const target of ['notes', 'anon', 'admin', 'failing', 'boom', 'invalid'])
       await call(target, { q: 'x' });
     const list = compose([trail]);
@@ -221,6 +221,20 @@ describe('audit()', () => {
     expect(argumentsDigest({ x: 1, y: 2 })).toBe(argumentsDigest({ y: 2, x: 1 }));
     expect(argumentsDigest({ x: 1 })).not.toBe(argumentsDigest({ x: 2 }));
     expect(argumentsDigest({})).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const key = 'k'.repeat(32);
+    expect(argumentsDigest({ pin: '1234' }, key)).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(argumentsDigest({ pin: '1234' }, key)).not.toBe(argumentsDigest({ pin: '1234' }, 'x'.repeat(32)));
+  });
+
+  it('uses a keyed digest when argumentsDigestKey is set', async () => {
+    const key = 'audit-digest-key-0123456789abcdef';
+    const { sink, trail, call } = setup({ argumentsDigestKey: key });
+    await call('notes', { pin: '1234' });
+    await trail.flush();
+    expect(sink.events[0]!.argumentsDigest).toBe(argumentsDigest({ pin: '1234' }, key));
+    expect(() =>
+      audit({ sinks: [new MemorySink()], spillDir: '/tmp/x', argumentsDigestKey: 'short' }),
+    ).toThrow(TypeError);
   });
 
   it('never fails or delays a call when the sink is down, and spills instead', async () => {
@@ -300,6 +314,38 @@ describe('audit()', () => {
     await b.close();
     expect(existsSync(join(tmp.dir, 'pg.spill.jsonl'))).toBe(false);
     expect(existsSync(join(tmp.dir, 'pg.replay.jsonl'))).toBe(false);
+  });
+
+  it('keeps what a failed replay did not deliver, without duplicates, and sets torn lines aside', async () => {
+    const tmp = tempDir('partial');
+    cleanups.push(tmp.remove);
+    const sink = new MemorySink('flaky');
+    sink.down = true;
+    const trail = audit({
+      sinks: [sink],
+      spillDir: tmp.dir,
+      batchSize: 3,
+      retry: { attempts: 1 },
+      replayIntervalMs: 60_000,
+      onError: () => {},
+    });
+    const chain = compose([trail]);
+    for (let i = 0; i < 10; i++)
+      await chain(createContext({ method: 'tools/list', requestId: i }), async () => ({ tools: [] }));
+    await trail.flush();
+    appendFileSync(join(tmp.dir, 'flaky.spill.jsonl'), '{"torn\n');
+    sink.down = false;
+    sink.allowWrites = 2;
+    await trail.flush();
+    expect(sink.events.map((e) => e.requestId)).toEqual([0, 1, 2, 3, 4, 5]);
+    const kept = readFileSync(join(tmp.dir, 'flaky.replay.jsonl'), 'utf8').trim().split('\n');
+    expect(kept.map((l) => (JSON.parse(l) as AuditEvent).requestId)).toEqual([6, 7, 8, 9]);
+    sink.down = false;
+    sink.allowWrites = undefined;
+    await trail.close();
+    expect(sink.events.map((e) => e.requestId)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(readFileSync(join(tmp.dir, 'flaky.rejected.jsonl'), 'utf8')).toContain('{"torn');
+    expect(existsSync(join(tmp.dir, 'flaky.replay.jsonl'))).toBe(false);
   });
 
   it('throws TypeError on misconfiguration', () => {

@@ -8,9 +8,15 @@ export class MemorySink implements AuditSink {
   readonly events: AuditEvent[] = [];
   down = false;
   writes = 0;
+  /** When set, only this many more writes succeed, then the sink is down. */
+  allowWrites: number | undefined;
   constructor(readonly name = 'memory') {}
   async write(events: readonly AuditEvent[]): Promise<void> {
     this.writes++;
+    if (this.allowWrites !== undefined) {
+      if (this.allowWrites === 0) this.down = true;
+      else this.allowWrites--;
+    }
     if (this.down) throw new Error(`${this.name} is down`);
     this.events.push(...events);
   }

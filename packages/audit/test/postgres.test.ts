@@ -10,9 +10,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { Ajv } from 'ajv';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import schema from '../schema/audit-event.v1.json' with { type: 'json' };
 import { type AuditEvent, audit, fileSink, postgresSink, stdoutSink, verifyChain } from '../src/index.js';
 import { MemorySink, tempDir } from './helpers.js';
 
@@ -253,7 +255,9 @@ describe('audit() end to end with the official SDK client over HTTP', () => {
     const fromPg = (await pool.query<{ event: AuditEvent }>('SELECT event FROM e2e ORDER BY time')).rows.map(
       (r) => r.event,
     );
+    const validate = new Ajv({ strict: true, allowUnionTypes: true }).compile(schema);
     for (const events of [fromStdout, fromFile, fromPg]) {
+      for (const e of events) expect(validate(e), JSON.stringify(validate.errors)).toBe(true);
       const calls = events.filter((e) => e.method === 'tools/call');
       expect(calls).toHaveLength(3);
       const byTarget = (subject: string | undefined, target: string) =>
