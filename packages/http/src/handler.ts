@@ -478,7 +478,11 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     };
     res.once('close', onClose);
     const extra: MessageExtraInfo = {
-      requestInfo: { headers: plainHeaders(req) },
+      // remoteAddress is read by @mcp-harden/sdk for ctx.request.remoteAddress (telemetry's client.address).
+      requestInfo: {
+        headers: plainHeaders(req),
+        remoteAddress: req.socket.remoteAddress,
+      } as MessageExtraInfo['requestInfo'],
       ...(authInfo ? { authInfo } : {}),
     };
     const answers = await multiplex!.dispatch(messages, extra, gone.signal);

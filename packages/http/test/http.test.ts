@@ -313,6 +313,26 @@ describe('serve()', () => {
     expect(built).toBe(1);
   });
 
+  it('puts the peer address on ctx.request.remoteAddress in stateless mode', async () => {
+    const seen: Array<string | undefined> = [];
+    const served = await serve({
+      mode: 'stateless',
+      createServer: () =>
+        buildServer([
+          async (ctx, next) => {
+            seen.push(ctx.request.remoteAddress);
+            return next();
+          },
+        ]),
+    });
+    running.push(served);
+    const client = await connect(served.url);
+    await client.callTool({ name: 'echo', arguments: { text: 'x' } });
+    await client.close();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((a) => a === '127.0.0.1' || a === '::ffff:127.0.0.1')).toBe(true);
+  });
+
   it('does not let another principal use a session', async () => {
     const bob: Principal = { ...alice, subject: 'bob' };
     const served = await start({
