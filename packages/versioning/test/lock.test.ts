@@ -1,3 +1,4 @@
+import type { ListToolsResult } from '@mcp-harden/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -159,5 +160,51 @@ describe('assertSurfaceMatchesLock', () => {
     expect(warnings).toHaveLength(1);
     expect(() => assertSurfaceMatchesLock(lock, live, { strict: true })).toThrow(SurfaceLockError);
     expect(() => assertSurfaceMatchesLock(lock, live, { mode: 'loud' as never })).toThrow(TypeError);
+  });
+});
+
+describe('listSurface', () => {
+  it('follows cursors, skips lists the server does not declare, and treats -32601 as empty', async () => {
+    const pages: Record<string, ListToolsResult> = {
+      start: { tools: [{ name: 'a', inputSchema: { type: 'object' } }], nextCursor: 'p2' },
+      p2: { tools: [{ name: 'b', inputSchema: { type: 'object' } }] },
+    };
+    let promptsCalled = false;
+    const surface = await listSurface({
+      getServerCapabilities: () => ({ tools: {}, resources: {} }),
+      listTools: async (params) => pages[params?.cursor ?? 'start']!,
+      listPrompts: async () => {
+        promptsCalled = true;
+        return { prompts: [] };
+      },
+      listResourceTemplates: async () => {
+        throw Object.assign(new Error('Method not found'), { code: -32601 });
+      },
+    });
+    expect((surface.tools as unknown as Array<{ name: string }>).map((t) => t.name)).toEqual(['a', 'b']);
+    expect(promptsCalled).toBe(false);
+    expect(surface.resourceTemplates).toEqual([]);
+  });
+
+  it('stops a server that always returns a cursor', async () => {
+    let calls = 0;
+    const endless = listSurface({
+      listTools: async () => {
+        calls++;
+        return { tools: [], nextCursor: 'again' };
+      },
+    });
+    await expect(endless).rejects.toThrow(/more than 1000 pages/);
+    expect(calls).toBe(1000);
+  });
+
+  it('passes other listing errors through', async () => {
+    await expect(
+      listSurface({
+        listTools: async () => {
+          throw Object.assign(new Error('boom'), { code: -32603 });
+        },
+      }),
+    ).rejects.toThrow('boom');
   });
 });
