@@ -1,6 +1,13 @@
 /** Checksums and statistics that turn pattern matches into confident detections. */
 
-/** True when the digits of `value` (other characters ignored) pass the Luhn check. */
+/**
+ * True when the digits of `value` (other characters ignored) pass the Luhn check.
+ *
+ * @example
+ * ```ts
+ * luhnValid('4111 1111 1111 1111'); // true
+ * ```
+ */
 export function luhnValid(value: string): boolean {
   let sum = 0;
   let double = false;
@@ -92,7 +99,14 @@ const IBAN_LENGTHS: Record<string, number> = {
   XK: 20,
 };
 
-/** True when `value` (spaces ignored) is an IBAN of the right length for its country with a valid mod-97 checksum. */
+/**
+ * True when `value` (spaces ignored) is an IBAN of the right length for its country with a valid mod-97 checksum.
+ *
+ * @example
+ * ```ts
+ * ibanValid('GB82 WEST 1234 5698 7654 32'); // true
+ * ```
+ */
 export function ibanValid(value: string): boolean {
   const iban = value.replace(/ /g, '').toUpperCase();
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
@@ -108,7 +122,14 @@ export function ibanValid(value: string): boolean {
   return remainder === 1;
 }
 
-/** Shannon entropy in bits per character. */
+/**
+ * Shannon entropy in bits per character.
+ *
+ * @example
+ * ```ts
+ * shannonEntropy('aaaa'); // 0
+ * ```
+ */
 export function shannonEntropy(value: string): number {
   if (value.length === 0) return 0;
   const counts = new Map<string, number>();
@@ -121,7 +142,14 @@ export function shannonEntropy(value: string): number {
   return entropy;
 }
 
-/** How many of lower case, upper case, digits and other characters `value` uses. */
+/**
+ * How many of lower case, upper case, digits and other characters `value` uses (0-4).
+ *
+ * @example
+ * ```ts
+ * characterClasses('aB3!'); // 4
+ * ```
+ */
 export function characterClasses(value: string): number {
   return (
     Number(/[a-z]/.test(value)) +

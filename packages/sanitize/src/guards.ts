@@ -10,6 +10,12 @@ export type GuardVerdict = string | undefined;
 /**
  * A check on one argument value. It returns a short, stable reason to refuse (never the value
  * itself), or `undefined` to accept.
+ *
+ * @example
+ * ```ts
+ * const noWildcards: ArgumentGuard = (value) => (typeof value === 'string' && value.includes('*') ? 'wildcard' : undefined);
+ * sanitize({ guards: { 'queries[*]': noWildcards } });
+ * ```
  */
 export type ArgumentGuard = (
   value: unknown,
@@ -19,7 +25,14 @@ export type ArgumentGuard = (
 /** The outcome of {@link checkPath} / {@link checkUrl}. */
 export type CheckResult = { ok: true; value: string } | { ok: false; reason: string };
 
-/** Options of {@link pathGuard} and {@link checkPath}. */
+/**
+ * Options of {@link pathGuard} and {@link checkPath}.
+ *
+ * @example
+ * ```ts
+ * pathGuard({ roots: ['/srv/data', '/tmp/uploads'] });
+ * ```
+ */
 export interface PathGuardOptions {
   /** Directories paths must stay inside (required). Relative paths resolve against the first root. */
   roots: readonly string[];
@@ -237,7 +250,14 @@ export function blockedAddressReason(address: string): string | undefined {
 /** Resolves a host name to all its addresses, like `dns.promises.lookup(host, { all: true })`. */
 export type HostLookup = (hostname: string) => Promise<ReadonlyArray<{ address: string }>>;
 
-/** Options of {@link urlGuard} and {@link checkUrl}. */
+/**
+ * Options of {@link urlGuard} and {@link checkUrl}.
+ *
+ * @example
+ * ```ts
+ * urlGuard({ hosts: ['*.example.com'], schemes: ['https'], resolveDns: true });
+ * ```
+ */
 export interface UrlGuardOptions {
   /** Allowed host names; `*.example.com` matches sub-domains only. Omit to allow any public host. */
   hosts?: readonly string[];

@@ -30,7 +30,14 @@ export interface InputLimits {
   maxKeys: number;
 }
 
-/** Safe defaults of {@link InputLimits}. */
+/**
+ * Safe defaults of {@link InputLimits}.
+ *
+ * @example
+ * ```ts
+ * sanitize({ limits: { ...DEFAULT_LIMITS, maxStringLength: 4096 } });
+ * ```
+ */
 export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
   maxBytes: 1_048_576,
   maxDepth: 16,
@@ -75,10 +82,24 @@ export interface RedactOutputOptions extends RedactOptions {
   onToolFindings?: (findings: ToolFinding[]) => void;
 }
 
-/** Options of {@link sanitize}: input guards and output redaction together. */
+/**
+ * Options of {@link sanitize}: input guards and output redaction together.
+ *
+ * @example
+ * ```ts
+ * const options: SanitizeOptions = { limits: { maxDepth: 8 }, strategy: 'partial', injection: 'fence' };
+ * ```
+ */
 export interface SanitizeOptions extends GuardInputOptions, RedactOutputOptions {}
 
-/** `_meta` key of the injection flag on results. */
+/**
+ * `_meta` key of the injection flag on results: `{ flagged: true, patterns: [...] }`.
+ *
+ * @example
+ * ```ts
+ * const flag = result._meta?.[INJECTION_META_KEY];
+ * ```
+ */
 export const INJECTION_META_KEY = 'mcp-harden/injection';
 
 const INJECTION_MODES: readonly InjectionMode[] = ['flag', 'fence', 'refuse', 'off'];

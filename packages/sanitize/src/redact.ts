@@ -9,7 +9,14 @@ import {
 
 const STRATEGIES: readonly RedactionStrategy[] = ['mask', 'partial', 'hash', 'remove'];
 
-/** Options of {@link redact}, {@link redactValue} and {@link createRedactor}. */
+/**
+ * Options of {@link redact}, {@link redactValue} and {@link createRedactor}.
+ *
+ * @example
+ * ```ts
+ * const options: RedactOptions = { rules: { ipv4: false }, strategy: 'hash', hashKey: process.env.REDACT_KEY };
+ * ```
+ */
 export interface RedactOptions {
   /**
    * Built-in rules on or off, or with their own strategy (`{ ipv4: false, email: 'partial' }`).
@@ -119,7 +126,15 @@ function ruleFindings(rule: CompiledRule, text: string, out: Array<Finding & { o
   }
 }
 
-/** The `format-preserving` mask: letters become x/X, digits 0, punctuation stays, so formats survive. */
+/**
+ * The format-preserving mask: letters become x/X, digits 0, punctuation stays, so formats
+ * (email, card layout, patterns) survive. Used when a plain mask would break an output schema.
+ *
+ * @example
+ * ```ts
+ * formatPreservingMask('Jane@example.com'); // 'Xxxx@xxxxxxx.xxx'
+ * ```
+ */
 export function formatPreservingMask(value: string): string {
   return value.replace(/[a-z]/g, 'x').replace(/[A-Z]/g, 'X').replace(/\d/g, '0');
 }

@@ -17,6 +17,12 @@ export interface Finding {
 /**
  * A detection rule. Built-in rules use the same shape, so custom rules behave exactly like them.
  * Keep patterns linear: bounded quantifiers, no nested unbounded repetition.
+ *
+ * @example
+ * ```ts
+ * const employeeId: RedactionRule = { name: 'employee-id', pattern: /\bEMP-\d{6}\b/ };
+ * sanitize({ custom: [employeeId] });
+ * ```
  */
 export interface RedactionRule {
   /** Stable name used in counts (`ctx.state.redactions`) and masks. */
@@ -166,7 +172,16 @@ function findPhones(text: string): Array<[number, number]> {
 const SECRET_KEYS =
   'passw(?:or)?d|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|(?:access|auth|refresh|bearer|session|csrf|id)[_-]?token|client[_-]?secret|private[_-]?key|token|credentials?';
 
-/** The built-in rules, secrets first. Every rule is on by default. */
+/**
+ * The built-in rules, secrets first. Every rule is on by default; turn one off with
+ * `rules: { name: false }`.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_RULES } from '@mcp-harden/sanitize';
+ * BUILTIN_RULES.filter((r) => r.category === 'pii').map((r) => r.name);
+ * ```
+ */
 export const BUILTIN_RULES = [
   { name: 'private-key', category: 'secret', pattern: /$^/, find: findPrivateKeys },
   {
@@ -282,5 +297,13 @@ export const BUILTIN_RULES = [
 /** Names of the built-in rules. */
 export type BuiltinRuleName = (typeof BUILTIN_RULES)[number]['name'];
 
-/** Names of the built-in rules, secrets first. */
+/**
+ * Names of the built-in rules, secrets first.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_RULE_NAMES } from '@mcp-harden/sanitize';
+ * BUILTIN_RULE_NAMES.includes('email'); // true
+ * ```
+ */
 export const BUILTIN_RULE_NAMES: readonly BuiltinRuleName[] = BUILTIN_RULES.map((r) => r.name);

@@ -9,7 +9,16 @@ export interface InjectionState {
   patterns: string[];
 }
 
-/** Per-target sanitize options, declared at registration with `withPolicy({ sanitize: {...} })`. */
+/**
+ * Per-target sanitize options, declared at registration with `withPolicy({ sanitize: {...} })`.
+ *
+ * @example
+ * ```ts
+ * hardened
+ *   .withPolicy({ sanitize: { inputSchema: z.object({ path: z.string() }), strict: true, guards: { path: pathGuard({ roots: ['/srv'] }) } } })
+ *   .registerTool('read_file', { inputSchema: { path: z.string() } }, handler);
+ * ```
+ */
 export interface SanitizePolicy {
   /** Schema the raw arguments must satisfy (JSON Schema or zod). */
   inputSchema?: SchemaLike;

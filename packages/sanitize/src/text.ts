@@ -52,7 +52,15 @@ export function stripInvisible(text: string): StripResult {
   return { text: out, invisible, control, hidden };
 }
 
-/** Instruction-like phrasing aimed at the model reading tool output. Bounded, linear patterns. */
+/**
+ * Instruction-like phrasing aimed at the model reading tool output. Bounded, linear patterns.
+ *
+ * @example
+ * ```ts
+ * import { INJECTION_PATTERNS } from '@mcp-harden/sanitize';
+ * INJECTION_PATTERNS.map((p) => p.name); // ['ignore-previous', 'new-instructions', ...]
+ * ```
+ */
 export const INJECTION_PATTERNS: ReadonlyArray<{ name: string; pattern: RegExp }> = [
   {
     name: 'ignore-previous',
