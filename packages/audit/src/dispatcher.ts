@@ -49,6 +49,7 @@ export class SinkChannel {
   #hasSpill = false;
   #closed = false;
   #closing = false;
+  #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #stats: Omit<SinkStats, 'queued' | 'degraded'>;
 
@@ -104,7 +105,7 @@ export class SinkChannel {
   /** Delivers everything queued, tries to replay the spill file once, and resolves when done. */
   async flush(): Promise<void> {
     if (this.#hasSpill) this.#replayDue = true;
-    this.#kick();
+    this.#start();
     while (this.#running) await this.#running;
   }
 
@@ -120,7 +121,17 @@ export class SinkChannel {
     await this.#sink.close?.();
   }
 
+  /** Starts the worker on the next turn, so the caller only pushed to an array and events batch up. */
   #kick(): void {
+    if (this.#running || this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#start();
+    });
+  }
+
+  #start(): void {
     if (this.#running) return;
     this.#running = this.#run()
       .catch((err: unknown) => this.#options.onError(err))
