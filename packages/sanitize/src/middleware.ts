@@ -102,6 +102,8 @@ export interface SanitizeOptions extends GuardInputOptions, RedactOutputOptions 
  */
 export const INJECTION_META_KEY = 'mcp-harden/injection';
 
+const SAFE_REASON = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
+
 const INJECTION_MODES: readonly InjectionMode[] = ['flag', 'fence', 'refuse', 'off'];
 
 function refuseArgument(path: string, reason: string): HardenError {
@@ -248,8 +250,12 @@ function inputChecker(options: GuardInputOptions) {
           if (err instanceof HardenError) throw err;
           throw refuseArgument(path, 'guard-failed');
         }
-        if (verdict !== undefined)
-          throw refuseArgument(path, typeof verdict === 'string' ? verdict : 'refused');
+        if (verdict === undefined || verdict === null || (verdict as unknown) === true) continue;
+        // Reasons reach the client: only short stable tokens pass, so a guard cannot echo the value.
+        throw refuseArgument(
+          path,
+          typeof verdict === 'string' && SAFE_REASON.test(verdict) ? verdict : 'refused',
+        );
       }
     }
   };

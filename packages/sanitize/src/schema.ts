@@ -4,7 +4,7 @@ import { z } from 'zod';
 /** A JSON Schema object, or a zod (v4) schema, describing tool arguments or structured output. */
 export type SchemaLike = Record<string, unknown> | z.ZodType;
 
-const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true });
+const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true, logger: false });
 ajv.addFormat('email', /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,}$/);
 ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
 ajv.addFormat('date', /^\d{4}-\d{2}-\d{2}$/);

@@ -148,6 +148,22 @@ describe('argument guards', () => {
     expect(error.message).not.toContain('evil.sh');
   });
 
+  it('never lets a guard echo a value as its reason', async () => {
+    const leaky = () => 'value was sk_live_abcdefghijklmnop1234 !';
+    const error = await refusal({ guards: { key: leaky } }, call('t', { key: 'x' }));
+    expect(error.data).toEqual({ path: 'arguments.key', reason: 'refused' });
+    expect((await run({ guards: { key: () => undefined } }, call('t', { key: 'x' }))).reached).toBe(true);
+  });
+
+  it('accepts extra keys with a non-strict zod schema', async () => {
+    const options = { schemas: { w: z.object({ city: z.string() }) } };
+    expect((await run(options, call('w', { city: 'Oslo', extra: 1 }))).reached).toBe(true);
+    expect((await refusal(options, call('w', { city: 7 }))).data).toMatchObject({
+      path: 'arguments.city',
+      reason: 'type',
+    });
+  });
+
   it('adds per-target guards from the policy and turns guard crashes into refusals', async () => {
     const policy = {
       sanitize: {
