@@ -44,10 +44,14 @@ const COLUMNS = [
   'event',
 ] as const;
 
-/** PostgreSQL text cannot hold NUL: replace it, everywhere in the event, before inserting. */
+// NUL and lone surrogates come from client input (a tool name) and PostgreSQL rejects both in
+// text and jsonb: left in, one such event would make its batch fail forever.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be replaced
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Replaces what PostgreSQL cannot store with U+FFFD, everywhere in the event. */
 function withoutNul(value: unknown): unknown {
-  if (typeof value === 'string')
-    return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+  if (typeof value === 'string') return value.replace(UNSTORABLE, '\uFFFD');
   if (Array.isArray(value)) return value.map(withoutNul);
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};

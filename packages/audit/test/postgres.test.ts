@@ -66,7 +66,11 @@ describe('postgresSink()', () => {
     const sink = postgresSink({ connectionString: service.url, table: 'public.dedupe' });
     await sink.migrate();
     await sink.migrate();
-    const batch = [event(1), event(2, { target: 'nul\u0000byte' }), event(3)];
+    const batch = [
+      event(1),
+      event(2, { target: 'nul\u0000byte' }),
+      event(3, { target: 'lone\ud800surrogate' }),
+    ];
     await sink.write(batch);
     await sink.write(batch);
     await sink.write(batch.slice(1));
@@ -77,6 +81,9 @@ describe('postgresSink()', () => {
       ])
     ).rows[0];
     expect(row).toMatchObject({ event: batch[0], subject: 'u', decision: 'allowed', request_id: '1' });
+    const targets = (await pool.query<{ target: string }>('SELECT target FROM dedupe ORDER BY request_id'))
+      .rows;
+    expect(targets.map((r) => r.target)).toEqual(['note', 'nul\uFFFDbyte', 'lone\uFFFDsurrogate']);
     await expect(sink.check!(AbortSignal.timeout(5_000))).resolves.toBeUndefined();
     await sink.close!();
     expect(() => postgresSink({ connectionString: service.url, table: 'x; DROP TABLE y' })).toThrow(
