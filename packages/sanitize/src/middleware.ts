@@ -76,6 +76,12 @@ export interface RedactOutputOptions extends RedactOptions {
   injection?: InjectionMode;
   /** Output schemas by tool name (a policy's `sanitize.outputSchema` wins). */
   outputSchemas?: Record<string, SchemaLike>;
+  /**
+   * Remember the `outputSchema` of each tool seen in `tools/list` results passing through this
+   * middleware, and use it when no schema is declared, so redacted `structuredContent` stays valid
+   * for clients that validate it. Default `true`.
+   */
+  learnOutputSchemas?: boolean;
   /** Tool poisoning checks on `tools/list` results: `warn` (default), `refuse` or `off`. */
   toolDefinitions?: 'warn' | 'refuse' | 'off';
   /** Receives new tool findings in `warn` mode; defaults to one `console.warn` per finding. */
@@ -296,6 +302,35 @@ function outputProcessor(options: RedactOutputOptions) {
       for (const f of findings) console.warn(`[mcp-harden/sanitize] tool ${f.tool}: ${f.issue} in ${f.path}`);
     });
   const policyRedactors = new WeakMap<object, Redactor>();
+  const learnSchemas = options.learnOutputSchemas ?? true;
+  // Tool name -> output schema from tools/list; canonical JSON keeps one compiled copy per distinct schema.
+  const learned = new Map<string, SchemaLike>();
+  const canonical = new Map<string, SchemaLike>();
+  const learn = (tools: unknown[]) => {
+    for (const tool of tools) {
+      const t = tool as { name?: unknown; outputSchema?: unknown };
+      if (typeof t?.name !== 'string') continue;
+      if (typeof t.outputSchema !== 'object' || t.outputSchema === null) {
+        learned.delete(t.name);
+        continue;
+      }
+      const key = JSON.stringify(t.outputSchema);
+      let schema = canonical.get(key);
+      if (!schema) {
+        try {
+          compileSchema(t.outputSchema as SchemaLike, false);
+        } catch {
+          learned.delete(t.name);
+          continue; // A schema ajv cannot compile is not used; the plain mask applies.
+        }
+        if (canonical.size >= 1000) canonical.clear();
+        schema = t.outputSchema as SchemaLike;
+        canonical.set(key, schema);
+      }
+      if (learned.size >= 10_000 && !learned.has(t.name)) learned.clear();
+      learned.set(t.name, schema);
+    }
+  };
 
   const redactorFor = (policy: SanitizePolicy | undefined): Redactor => {
     if (!policy?.rules) return base;
@@ -437,7 +472,10 @@ function outputProcessor(options: RedactOutputOptions) {
     const structured = result.structuredContent;
     if (typeof structured === 'object' && structured !== null) {
       const schema =
-        policy?.outputSchema ?? (ctx.target !== undefined ? options.outputSchemas?.[ctx.target] : undefined);
+        policy?.outputSchema ??
+        (ctx.target !== undefined
+          ? (options.outputSchemas?.[ctx.target] ?? learned.get(ctx.target))
+          : undefined);
       const trial: OutputPass = { counts: {}, patterns: new Set() };
       let redacted = cleanValue(structured, redactor, trial, false);
       if (schema !== undefined) {
@@ -525,6 +563,7 @@ function outputProcessor(options: RedactOutputOptions) {
   };
 
   const toolsList = (result: McpResult): McpResult => {
+    if (learnSchemas && Array.isArray(result.tools)) learn(result.tools);
     if (toolMode === 'off' || !Array.isArray(result.tools)) return result;
     const findings = checkToolDefinitions(result.tools as ToolDefinition[]);
     if (findings.length === 0) return result;

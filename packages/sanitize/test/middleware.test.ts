@@ -224,6 +224,27 @@ describe('output redaction', () => {
     expect(ctx.state.redactions).toEqual({ email: 1, 'payment-card': 1 });
   });
 
+  it('learns output schemas from tools/list results it sees and uses them when none is declared', async () => {
+    const middleware = sanitize({});
+    const chain = compose([middleware]);
+    const outputSchema = { type: 'object', properties: { email: { type: 'string', format: 'email' } } };
+    const structured = { content: [], structuredContent: { email: 'jane@example.com' } };
+    const before = await chain(call('who', {}), async () => structured);
+    expect(before.structuredContent).toEqual({ email: '[REDACTED:email]' });
+    await chain(createContext({ method: 'tools/list' }), async () => ({
+      tools: [{ name: 'who', inputSchema: { type: 'object' }, outputSchema }],
+    }));
+    const after = await chain(call('who', {}), async () => structured);
+    expect(after.structuredContent).toEqual({ email: 'xxxx@xxxxxxx.xxx' });
+    const off = compose([sanitize({ learnOutputSchemas: false })]);
+    await off(createContext({ method: 'tools/list' }), async () => ({
+      tools: [{ name: 'who', inputSchema: {}, outputSchema }],
+    }));
+    expect((await off(call('who', {}), async () => structured)).structuredContent).toEqual({
+      email: '[REDACTED:email]',
+    });
+  });
+
   it('refuses output that cannot be redacted within its schema (fails closed)', async () => {
     const outputSchema = {
       type: 'object',
