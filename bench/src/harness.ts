@@ -13,7 +13,7 @@ export interface ServerSpec {
   /** Script under dist/servers/. */
   script: string;
   env?: Record<string, string>;
-  /** Extra request headers (an Authorization header for the hardened server). */
+  /** Extra request headers, static (the server may also announce a bearer token, see startServer). */
   headers?: () => Record<string, string>;
 }
 
@@ -42,10 +42,14 @@ export async function startServer(spec: ServerSpec): Promise<Running> {
     env: { ...process.env, PORT: '0', NODE_ENV: 'production', ...spec.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // A server that wants a bearer token prints `TOKEN <jwt>` before `READY <port>`.
+  let token: string | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${spec.name} did not start in 20 s`)), 20_000);
     child.once('exit', (code) => reject(new Error(`${spec.name} exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      const tokenLine = /^TOKEN (\S+)$/.exec(line);
+      if (tokenLine) token = tokenLine[1];
       const match = /^READY (\d+)$/.exec(line);
       if (match) {
         clearTimeout(timer);
@@ -59,6 +63,7 @@ export async function startServer(spec: ServerSpec): Promise<Running> {
     accept: 'application/json, text/event-stream',
     'mcp-protocol-version': PROTOCOL_VERSION,
     ...spec.headers?.(),
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
   };
   // A session-based server needs initialize first; a stateless one ignores it.
   const init = await fetch(url, {

@@ -20,4 +20,16 @@ export const SERVERS: ServerSpec[] = [
   },
   { name: 'tmcp', description: 'tmcp 1.20 with @tmcp/transport-http', script: 'tmcp.js' },
   { name: 'fastmcp', description: 'fastmcp 3.9 httpStream (sessionful)', script: 'fastmcp.js' },
+  {
+    name: 'mcp-harden-full',
+    description:
+      'mcp-harden with every package on: @mcp-harden/http serve() stateless, ES256 JWT auth (edge + chain, cached), rbac, memory rate limit (3 levels), sanitize (input schemas + guards, output redaction), telemetry (OTel SDK, batch processor, no-op exporter), audit (hash-chained file sink, fsync)',
+    script: 'harden-full.js',
+  },
+  {
+    name: 'mcp-harden-bare',
+    description:
+      'the same @mcp-harden/http serve() stateless hosting with no middleware (the adapter and host alone)',
+    script: 'harden-bare.js',
+  },
 ];

@@ -1,0 +1,51 @@
+/**
+ * (6) mcp-harden with every package on, hosted by @mcp-harden/http `serve()` in stateless mode:
+ * bearer JWT auth (ES256, keys from a local issuer with a real JWKS endpoint started in this
+ * process) at the HTTP edge and in the chain, rbac rules for both tools, a memory rate limit that
+ * never refuses, sanitize (input schemas + guards, output redaction), telemetry with the real
+ * OpenTelemetry SDK (batch span processor to a no-op exporter) and audit to a hash-chained file.
+ *
+ * Prints `TOKEN <jwt>` (the caller's access token, for the harness) and then `READY <port>`.
+ */
+import { serve } from '@mcp-harden/http';
+import { harden } from '@mcp-harden/sdk';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { fullStack } from '../stack.js';
+import { ECHO_DESCRIPTION, HOST, PORT, REPORT_DESCRIPTION, REPORT_TEXT } from './common.js';
+
+const stack = await fullStack();
+
+const served = await serve({
+  mode: 'stateless',
+  host: HOST,
+  port: PORT,
+  authenticate: (req) => stack.auth.authenticateRequest(req),
+  createServer: () => {
+    const server = new McpServer({ name: 'bench-harden-full', version: '1.0.0' });
+    const hardened = harden(server, { use: stack.middleware });
+    hardened
+      .withPolicy({ tags: ['read-only'] })
+      .registerTool(
+        'echo',
+        { description: ECHO_DESCRIPTION, inputSchema: { text: z.string() } },
+        async ({ text }) => ({ content: [{ type: 'text', text }] }),
+      );
+    hardened
+      .withPolicy({ tags: ['read-only'] })
+      .registerTool('report', { description: REPORT_DESCRIPTION }, async () => ({
+        content: [{ type: 'text', text: REPORT_TEXT }],
+      }));
+    return hardened;
+  },
+});
+
+process.on('SIGTERM', () => {
+  void served
+    .close({ deadlineMs: 2_000 })
+    .then(() => stack.close())
+    .finally(() => process.exit(0));
+});
+
+process.stdout.write(`TOKEN ${stack.token}\n`);
+process.stdout.write(`READY ${served.port}\n`);
