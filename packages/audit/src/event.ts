@@ -21,6 +21,16 @@ const CREDENTIAL_VALUE = /^(?:bearer|basic)\s+\S+|^eyJ[\w-]+\.[\w-]+\.[\w-]*$/i;
 
 export const REDACTED = '[REDACTED]';
 
+/** Longest client-chosen string (target, request id) kept in an event. */
+const MAX_CLIENT_STRING = 1024;
+
+/** Client-chosen strings are capped so one request cannot bloat the trail. */
+function cap<T>(value: T): T {
+  return typeof value === 'string' && value.length > MAX_CLIENT_STRING
+    ? (`${value.slice(0, MAX_CLIENT_STRING)}…[truncated ${value.length - MAX_CLIENT_STRING}]` as T)
+    : value;
+}
+
 // Everything read from ctx.state belongs to other packages: copy only the documented,
 // well-typed fields so nothing unexpected (or secret) rides along into the trail.
 type Loose = Record<string, unknown> | undefined;
@@ -146,7 +156,7 @@ export function buildEvent(ctx: HardenContext, o: Observation): AuditEvent {
     id: o.id,
     time: o.time.toISOString(),
     method: ctx.method,
-    target: ctx.target ?? null,
+    target: cap(ctx.target) ?? null,
     targetKind: ctx.targetKind ?? null,
     principal:
       p && typeof p.subject === 'string'
@@ -161,8 +171,8 @@ export function buildEvent(ctx: HardenContext, o: Observation): AuditEvent {
     outcome: outcomeOf(ctx, o),
     latencyMs: Math.max(0, Math.round((performance.now() - ctx.startedAt) * 1000) / 1000),
     argumentsDigest: o.digest,
-    sessionId: ctx.sessionId ?? null,
-    requestId: ctx.requestId,
+    sessionId: cap(ctx.sessionId) ?? null,
+    requestId: cap(ctx.requestId),
     traceId: str(trace?.traceId) ?? null,
     spanId: str(trace?.spanId) ?? null,
     transport: ctx.request.transport,

@@ -153,6 +153,14 @@ describe('audit()', () => {
     expect(new Set(sink.events.map((e) => e.id)).size).toBe(6);
   });
 
+  it('caps client-chosen strings so one request cannot bloat the trail', async () => {
+    const { sink, trail, call } = setup();
+    await call('t'.repeat(5_000), {}, 'r'.repeat(3_000));
+    await trail.flush();
+    expect(sink.events[0]!.target).toBe(`${'t'.repeat(1024)}…[truncated 3976]`);
+    expect(sink.events[0]!.requestId).toBe(`${'r'.repeat(1024)}…[truncated 1976]`);
+  });
+
   it('passes results and errors through unchanged', async () => {
     const { call } = setup();
     const ok = await call('notes');
