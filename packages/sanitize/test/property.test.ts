@@ -105,3 +105,60 @@ describe('redaction properties', () => {
     );
   });
 });
+
+describe('middleware robustness', () => {
+  it('never crashes on arbitrary result shapes: it returns an object or refuses with a HardenError', async () => {
+    const { compose, createContext, isHardenError } = await import('@mcp-harden/core');
+    const { sanitize } = await import('../src/index.js');
+    const chain = compose([sanitize({ maxOutputBytes: 4096 })]);
+    const methods = ['tools/call', 'resources/read', 'prompts/get', 'tools/list'] as const;
+    const params = {
+      'tools/call': { name: 't' },
+      'resources/read': { uri: 'x://1' },
+      'prompts/get': { name: 'p' },
+      'tools/list': {},
+    };
+    const block = fc.oneof(
+      fc.record({ type: fc.constant('text'), text: fc.oneof(document, fc.string()) }),
+      fc.record({ type: fc.constant('resource'), resource: fc.record({ uri: fc.string(), text: document }) }),
+      fc.jsonValue(),
+    );
+    const result = fc.record(
+      {
+        content: fc.oneof(fc.array(block, { maxLength: 4 }), fc.jsonValue()),
+        structuredContent: fc.oneof(
+          fc.jsonValue(),
+          fc.dictionary(fc.string(), fc.oneof(sensitive, fc.jsonValue())),
+        ),
+        contents: fc.array(fc.oneof(fc.record({ uri: fc.string(), text: document }), fc.jsonValue()), {
+          maxLength: 3,
+        }),
+        messages: fc.array(
+          fc.oneof(fc.record({ role: fc.constant('user'), content: block }), fc.jsonValue()),
+          { maxLength: 3 },
+        ),
+        tools: fc.array(
+          fc.oneof(
+            fc.record({ name: fc.string(), description: fc.string(), inputSchema: fc.jsonValue() }),
+            fc.jsonValue(),
+          ),
+          { maxLength: 3 },
+        ),
+        description: fc.jsonValue(),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...methods), result, async (method, res) => {
+        const ctx = createContext({ method, params: params[method] });
+        try {
+          const out = await chain(ctx, async () => res as Record<string, unknown>);
+          expect(typeof out).toBe('object');
+        } catch (err) {
+          expect(isHardenError(err)).toBe(true);
+        }
+      }),
+      { numRuns: 300, seed: 20261122 },
+    );
+  });
+});
