@@ -3,10 +3,25 @@ import { basename, dirname, join } from 'node:path';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import type { AuditEvent } from './types.js';
 
-/** `prevHash` of the first record of a chain. */
+/**
+ * `prevHash` of the first record of a chain.
+ *
+ * @example
+ * ```ts
+ * await verifyChain(files, { startHash: GENESIS_HASH });
+ * ```
+ */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** One line of a hash-chained audit file. */
+/**
+ * One line of a hash-chained audit file.
+ *
+ * @example
+ * ```ts
+ * const record = JSON.parse(line) as ChainRecord;
+ * record.hash === chainHash(record.prevHash, record.event);
+ * ```
+ */
 export interface ChainRecord {
   /** Record format version. */
   v: 1;

@@ -12,7 +12,14 @@ import {
 /** Failures that are not a middleware's decision about the request. */
 const NOT_A_DECISION = new Set(['ERR_INTERNAL', 'ERR_MIDDLEWARE', 'ERR_TIMEOUT', 'ERR_CANCELLED']);
 
-/** Keys whose values are replaced when redacted arguments are recorded. */
+/**
+ * Keys whose values are replaced when redacted arguments are recorded.
+ *
+ * @example
+ * ```ts
+ * audit({ sinks, spillDir, includeArguments: 'redacted', redactKeys: new RegExp(`${DEFAULT_REDACT_KEYS.source}|^iban$`, 'i') });
+ * ```
+ */
 export const DEFAULT_REDACT_KEYS =
   /pass(?:word|wd|phrase)?|secret|token|authori[sz]ation|api[-_]?key|cookie|credential|private[-_]?key|^pin$|^otp$|^ssn$/i;
 

@@ -6,7 +6,14 @@ import { canonicalJson } from './canonical.js';
 import { chainFiles, chainHash, GENESIS_HASH } from './chain.js';
 import type { AuditEvent, AuditSink } from './types.js';
 
-/** Options of {@link fileSink}. */
+/**
+ * Options of {@link fileSink}.
+ *
+ * @example
+ * ```ts
+ * fileSink({ path: './audit/audit.log', rotate: { maxBytes: 10_000_000 }, fsync: true });
+ * ```
+ */
 export interface FileSinkOptions {
   /** The active log file. Rotated files are `<path>.1`, `<path>.2`, ... (oldest first). */
   path: string;
@@ -18,7 +25,15 @@ export interface FileSinkOptions {
   name?: string;
 }
 
-/** The hash-chained file sink. */
+/**
+ * The hash-chained file sink.
+ *
+ * @example
+ * ```ts
+ * const sink: FileSink = fileSink({ path: './audit.log' });
+ * const anchor = await sink.head(); // store it elsewhere to detect truncation later
+ * ```
+ */
 export interface FileSink extends AuditSink {
   /** Hash of the last record written, for anchoring the chain elsewhere (`verifyChain`'s `expectedHead`). */
   head(): Promise<string>;

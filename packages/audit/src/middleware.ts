@@ -11,7 +11,14 @@ import { SinkChannel } from './dispatcher.js';
 import { buildEvent, DEFAULT_REDACT_KEYS, type Observation } from './event.js';
 import type { AuditSink, SinkStats } from './types.js';
 
-/** Options of {@link audit}. */
+/**
+ * Options of {@link audit}.
+ *
+ * @example
+ * ```ts
+ * const options: AuditOptions = { sinks: [stdoutSink()], spillDir: './audit-spill', batchSize: 200 };
+ * ```
+ */
 export interface AuditOptions {
   /** Where events go; at least one. Names must be unique and filename-safe (`[A-Za-z0-9._-]`). */
   sinks: readonly AuditSink[];
@@ -44,7 +51,15 @@ export interface AuditOptions {
   onError?: (error: unknown) => void;
 }
 
-/** The audit middleware, with delivery controls. */
+/**
+ * The audit middleware, with delivery controls.
+ *
+ * @example
+ * ```ts
+ * const trail: AuditMiddleware = audit({ sinks: [stdoutSink()], spillDir: './audit-spill' });
+ * await trail.flush();
+ * ```
+ */
 export interface AuditMiddleware extends Middleware {
   /** Delivers everything queued (spilling what a down sink cannot take) and retries spill files once. */
   flush(): Promise<void>;

@@ -1,13 +1,27 @@
 import type { AuditEvent, AuditSink } from './types.js';
 
-/** The part of a `pg` `Pool` the sink uses; a real `pg.Pool` fits. */
+/**
+ * The part of a `pg` `Pool` the sink uses; a real `pg.Pool` fits.
+ *
+ * @example
+ * ```ts
+ * const pool: PgPoolLike = new pg.Pool({ connectionString });
+ * ```
+ */
 export interface PgPoolLike {
   query(text: string, values?: unknown[]): Promise<{ rowCount: number | null; rows: unknown[] }>;
   end(): Promise<void>;
   on?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
-/** Options of {@link postgresSink}; give `pool` or `connectionString`. */
+/**
+ * Options of {@link postgresSink}; give `pool` or `connectionString`.
+ *
+ * @example
+ * ```ts
+ * postgresSink({ pool, table: 'audit.mcp_events', maxRowsPerInsert: 1000 });
+ * ```
+ */
 export interface PostgresSinkOptions {
   /** A pool you own (it is not ended on close). Attach your own `pool.on('error')` handler. */
   pool?: PgPoolLike;
@@ -21,7 +35,15 @@ export interface PostgresSinkOptions {
   name?: string;
 }
 
-/** The PostgreSQL sink. */
+/**
+ * The PostgreSQL sink.
+ *
+ * @example
+ * ```ts
+ * const sink: PostgresSink = postgresSink({ connectionString });
+ * await sink.migrate();
+ * ```
+ */
 export interface PostgresSink extends AuditSink {
   /** Creates the table and its indexes when missing (idempotent). */
   migrate(): Promise<void>;

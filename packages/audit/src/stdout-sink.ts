@@ -1,11 +1,25 @@
 import type { AuditEvent, AuditSink } from './types.js';
 
-/** A writable stream, such as `process.stdout` or `process.stderr`. */
+/**
+ * A writable stream, such as `process.stdout` or `process.stderr`.
+ *
+ * @example
+ * ```ts
+ * const stream: LineStream = process.stderr;
+ * ```
+ */
 export interface LineStream {
   write(chunk: string, callback: (err?: Error | null) => void): boolean;
 }
 
-/** Options of {@link stdoutSink}. */
+/**
+ * Options of {@link stdoutSink}.
+ *
+ * @example
+ * ```ts
+ * stdoutSink({ stream: process.stderr });
+ * ```
+ */
 export interface StdoutSinkOptions {
   /** Where lines go. Default `process.stdout`; use `process.stderr` for stdio MCP servers. */
   stream?: LineStream;

@@ -1,7 +1,21 @@
-/** The schema version written in every event's `schemaVersion`. */
+/**
+ * The schema version written in every event's `schemaVersion`.
+ *
+ * @example
+ * ```ts
+ * if (event.schemaVersion !== AUDIT_SCHEMA_VERSION) throw new Error('unknown audit schema');
+ * ```
+ */
 export const AUDIT_SCHEMA_VERSION = 1 as const;
 
-/** Who made the request. Claims, scopes and credentials are never recorded. */
+/**
+ * Who made the request. Claims, scopes and credentials are never recorded.
+ *
+ * @example
+ * ```ts
+ * event.principal?.subject; // 'user-1'
+ * ```
+ */
 export interface AuditPrincipal {
   subject: string;
   clientId: string | null;
@@ -9,7 +23,14 @@ export interface AuditPrincipal {
   authMethod: string | null;
 }
 
-/** What the pipeline decided. */
+/**
+ * What the pipeline decided.
+ *
+ * @example
+ * ```ts
+ * const d: AuditDecision = { result: 'denied', by: 'rbac', code: 'ERR_FORBIDDEN' };
+ * ```
+ */
 export interface AuditDecision {
   /** `denied` when a middleware refused the request with a `HardenError`. */
   result: 'allowed' | 'denied';
@@ -19,7 +40,14 @@ export interface AuditDecision {
   code: string | null;
 }
 
-/** How the request ended. */
+/**
+ * How the request ended.
+ *
+ * @example
+ * ```ts
+ * const o: AuditOutcome = { status: 'error', code: 'ERR_TIMEOUT' };
+ * ```
+ */
 export interface AuditOutcome {
   /** `ok`; `tool_error` for a `tools/call` result with `isError: true`; `error` for any thrown error. */
   status: 'ok' | 'tool_error' | 'error';
@@ -27,7 +55,14 @@ export interface AuditOutcome {
   code: string | null;
 }
 
-/** Copy of `ctx.state.authorization` (set by `@mcp-harden/rbac`). */
+/**
+ * Copy of `ctx.state.authorization` (set by `@mcp-harden/rbac`).
+ *
+ * @example
+ * ```ts
+ * event.authorization?.rule; // 'notes:write needs editor'
+ * ```
+ */
 export interface AuditAuthorization {
   allowed: boolean;
   rule: string;
@@ -35,7 +70,14 @@ export interface AuditAuthorization {
   requiredScopes?: string[];
 }
 
-/** Copy of `ctx.state.rateLimit` (set by `@mcp-harden/rate-limit`). */
+/**
+ * Copy of `ctx.state.rateLimit` (set by `@mcp-harden/rate-limit`).
+ *
+ * @example
+ * ```ts
+ * event.rateLimit?.retryAfterMs;
+ * ```
+ */
 export interface AuditRateLimit {
   level: string;
   refused: boolean;
@@ -43,7 +85,14 @@ export interface AuditRateLimit {
   retryAfterMs?: number;
 }
 
-/** Copy of `ctx.state.deprecation` (set by `@mcp-harden/versioning`). */
+/**
+ * Copy of `ctx.state.deprecation` (set by `@mcp-harden/versioning`).
+ *
+ * @example
+ * ```ts
+ * event.deprecation?.replacement;
+ * ```
+ */
 export interface AuditDeprecation {
   tool: string;
   version: string;
@@ -54,6 +103,11 @@ export interface AuditDeprecation {
 /**
  * One audit event, schema v1 (`schema/audit-event.v1.json` in this package). One event is
  * written per request that enters the pipeline, refusals included.
+ *
+ * @example
+ * ```ts
+ * const denied = (e: AuditEvent) => e.decision.result === 'denied' && e.decision.by === 'rbac';
+ * ```
  */
 export interface AuditEvent {
   schemaVersion: typeof AUDIT_SCHEMA_VERSION;
@@ -113,7 +167,14 @@ export interface AuditSink {
   close?(): Promise<void>;
 }
 
-/** Delivery counters of one sink, see `AuditMiddleware.stats()`. */
+/**
+ * Delivery counters of one sink, see `AuditMiddleware.stats()`.
+ *
+ * @example
+ * ```ts
+ * const down = trail.stats().filter((s: SinkStats) => s.degraded).map((s) => s.sink);
+ * ```
+ */
 export interface SinkStats {
   readonly sink: string;
   /** Events handed to the sink successfully (replays included). */

@@ -3,7 +3,14 @@ import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { chainHash, GENESIS_HASH } from './chain.js';
 
-/** Why a chain is broken. */
+/**
+ * Why a chain is broken.
+ *
+ * @example
+ * ```ts
+ * if (report.break?.kind === 'hash_mismatch') alert(`edited record at line ${report.break.line}`);
+ * ```
+ */
 export type ChainBreakKind =
   | 'missing_file'
   | 'malformed'
@@ -12,7 +19,14 @@ export type ChainBreakKind =
   | 'reordered'
   | 'head_mismatch';
 
-/** The first broken or missing link. `line` is 1-based; 0 for a whole missing file. */
+/**
+ * The first broken or missing link. `line` is 1-based; 0 for a whole missing file.
+ *
+ * @example
+ * ```ts
+ * const { file, line, reason }: ChainBreak = report.break!;
+ * ```
+ */
 export interface ChainBreak {
   kind: ChainBreakKind;
   file: string;
@@ -25,7 +39,14 @@ export interface ChainBreak {
   actual?: string;
 }
 
-/** Result of {@link verifyChain}. */
+/**
+ * Result of {@link verifyChain}.
+ *
+ * @example
+ * ```ts
+ * const report: ChainReport = await verifyChain(chainFiles('audit.log'));
+ * ```
+ */
 export interface ChainReport {
   ok: boolean;
   /** Records verified before the break (all of them when `ok`). */
@@ -36,7 +57,14 @@ export interface ChainReport {
   break?: ChainBreak;
 }
 
-/** Options of {@link verifyChain}. */
+/**
+ * Options of {@link verifyChain}.
+ *
+ * @example
+ * ```ts
+ * await verifyChain(files, { expectedHead: anchoredHash });
+ * ```
+ */
 export interface VerifyChainOptions {
   /** `prevHash` the first record must carry; default the genesis hash (a chain from its start). */
   startHash?: string;
