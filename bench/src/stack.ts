@@ -85,7 +85,7 @@ export interface FullStack {
 }
 
 /** Limit high enough that a benchmark never reaches it, at the levels a real server would set. */
-const NEVER = { points: 1_000_000_000, duration: 60 };
+export const NEVER = { points: 1_000_000_000, duration: 60 };
 
 /** Builds every package with the benchmark's configuration. */
 export async function fullStack(options: { redis?: RedisClientLike } = {}): Promise<FullStack> {
