@@ -112,7 +112,7 @@ export async function checkPath(value: unknown, options: PathGuardOptions): Prom
   if (value.includes('\u0000')) return fail('invalid-path');
   const layers = decodeLayers(value);
   for (const [i, layer] of layers.entries()) {
-    if (layer.includes('\u0000')) return fail(i === 0 ? 'invalid-path' : 'encoded-traversal');
+    if (layer.includes('\u0000')) return fail(i === 0 ? 'invalid-path' : 'invalid-encoding');
     const normalized = layer.normalize('NFKC');
     if (TRAVERSAL.test(layer) || TRAVERSAL.test(normalized))
       return fail(i === 0 ? 'traversal' : 'encoded-traversal');
