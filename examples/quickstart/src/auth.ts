@@ -1,0 +1,87 @@
+import { bearerAuth, resourceMetadataUrl } from '@mcp-harden/auth';
+import { createTestIssuer } from '@mcp-harden/testing';
+import type { QuickstartConfig } from './config.js';
+
+/** Scopes this server understands; `notes:write` implies `notes:read` (see the rbac hierarchy). */
+export const SCOPES = ['notes:read', 'notes:write'] as const;
+
+/** The two demo tenants. */
+export const TENANTS = ['acme', 'globex'] as const;
+
+/** The three demo personas of each tenant. */
+export const PERSONAS = {
+  reader: { scope: 'notes:read', roles: ['reader'] },
+  writer: { scope: 'notes:write', roles: ['writer'] },
+  admin: { scope: 'notes:read notes:write', roles: ['admin'] },
+} as const;
+
+export type Persona = keyof typeof PERSONAS;
+export type Tenant = (typeof TENANTS)[number];
+
+/** Ready-to-use development tokens, by tenant and persona. */
+export type DevTokens = Record<Tenant, Record<Persona, string>>;
+
+/** The authentication half of the server: the verifier, and the development issuer when there is one. */
+export interface AuthSetup {
+  auth: ReturnType<typeof bearerAuth>;
+  /** `iss` the verifier trusts. */
+  issuer: string;
+  /** The resource identifier (RFC 8707 audience, RFC 9728 `resource`). */
+  resource: string;
+  resourceMetadataUrl: string;
+  /** Only with the embedded development issuer. */
+  devTokens: DevTokens | undefined;
+  close(): Promise<void>;
+}
+
+/** Development tokens live for an hour: long enough to try things, short enough to be harmless. */
+const DEV_TOKEN_SECONDS = 3600;
+
+/**
+ * Trusts the identity provider named by `MCP_AUTH_*` (and nothing else), or, without it, starts a
+ * development issuer on loopback and mints tokens for every persona of every tenant.
+ * Either way only asymmetric RS256/ES256 signatures are accepted, with issuer and audience checked.
+ */
+export async function setUpAuth(config: QuickstartConfig, serverUrl: URL): Promise<AuthSetup> {
+  const external = config.auth;
+  const resource = external?.audience ?? serverUrl.href;
+  const metadataUrl = resourceMetadataUrl(serverUrl.href).href;
+  const dev = external
+    ? undefined
+    : await createTestIssuer({ audience: resource, expiresIn: DEV_TOKEN_SECONDS });
+  const issuer = external?.issuer ?? dev!.issuer;
+  const auth = bearerAuth({
+    jwksUri: external?.jwksUrl ?? dev!.jwksUri.href,
+    issuer,
+    audience: resource,
+    algorithms: ['RS256', 'ES256'],
+    challenge: { resourceMetadataUrl: metadataUrl, scopes: ['notes:read'] },
+  });
+  let devTokens: DevTokens | undefined;
+  if (dev) {
+    const tokens = {} as DevTokens;
+    for (const tenant of TENANTS) {
+      tokens[tenant] = {} as Record<Persona, string>;
+      for (const [persona, grant] of Object.entries(PERSONAS) as [Persona, (typeof PERSONAS)[Persona]][]) {
+        tokens[tenant][persona] = await dev.mintToken({
+          sub: `${tenant}-${persona}`,
+          scope: grant.scope,
+          roles: [...grant.roles],
+          tenant,
+        });
+      }
+    }
+    devTokens = tokens;
+  }
+  return {
+    auth,
+    issuer,
+    resource,
+    resourceMetadataUrl: metadataUrl,
+    devTokens,
+    // The verifier is a pipeline middleware, closed with the others at shutdown.
+    async close() {
+      await dev?.close();
+    },
+  };
+}

@@ -1,0 +1,201 @@
+import type { Principal } from '@mcp-harden/core';
+import { all, allowAll, requireRoles, requireScopes, requireTenant } from '@mcp-harden/rbac';
+import type { HardenedServer } from '@mcp-harden/sdk';
+import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Tracer } from '@opentelemetry/api';
+import { z } from 'zod';
+import { TENANTS, type Tenant } from './auth.js';
+
+/** One note. */
+export interface Note {
+  id: string;
+  title: string;
+  body: string;
+}
+
+/**
+ * Seed data. Note 1 of each tenant holds a fake cloud access key and an email address, so the
+ * demo can show them leaving the server redacted (the stored data is untouched).
+ */
+function seed(tenant: Tenant): Note[] {
+  const key = tenant === 'acme' ? 'AKIAIOSFODNN7EXAMPLE' : 'AKIAI44QH8DHBEXAMPLE';
+  return [
+    {
+      id: '1',
+      title: 'CI credentials',
+      body: `Deploy bot access key ${key}; questions to ops@${tenant}.example.com`,
+    },
+    { id: '2', title: 'Roadmap', body: `Q3 for ${tenant}: ship the hardened MCP server.` },
+  ];
+}
+
+/** An in-memory note store, one list per tenant. */
+export class NoteStore {
+  readonly #notes = new Map<string, Note[]>();
+
+  constructor() {
+    this.reset();
+  }
+
+  reset(): void {
+    for (const tenant of TENANTS) this.#notes.set(tenant, seed(tenant));
+  }
+
+  list(tenant: string): readonly Note[] {
+    return this.#notes.get(tenant) ?? [];
+  }
+
+  get(tenant: string, id: string): Note | undefined {
+    return this.list(tenant).find((n) => n.id === id);
+  }
+
+  add(tenant: string, title: string, body: string): Note {
+    const notes = this.#notes.get(tenant);
+    if (!notes) throw new Error('unknown tenant');
+    const note = { id: String(notes.length + 1), title, body };
+    notes.push(note);
+    return note;
+  }
+}
+
+/** The principal `@mcp-harden/http` verified at the edge, as the SDK hands it to handlers. */
+function principalOf(extra: { authInfo?: { extra?: Record<string, unknown> } }): Principal & {
+  tenant: string;
+} {
+  const principal = extra.authInfo?.extra?.principal as Principal | undefined;
+  // The pipeline refuses unauthenticated calls first; reaching here without one is a wiring bug.
+  if (!principal?.tenant) throw new Error('no authenticated principal with a tenant');
+  return principal as Principal & { tenant: string };
+}
+
+/** MCP's JSON-RPC code for an unknown resource. */
+const RESOURCE_NOT_FOUND = -32002;
+
+const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
+
+// Rules live next to the registrations so a reviewer sees who may call what. A tool that reads
+// data takes the tenant from the verified principal, never from arguments; `whenMissing: 'allow'`
+// says the call itself names no tenant, while still requiring the principal to have one.
+const ownTenant = requireTenant({ whenMissing: 'allow' });
+const canRead = all(requireScopes('notes:read'), ownTenant);
+const canWrite = all(requireScopes('notes:write'), ownTenant);
+
+/**
+ * Registers the quickstart's tools, resource template and prompt on a hardened server.
+ * Every handler works on the caller's own tenant; rbac refuses anything else before it runs.
+ */
+export function registerNotes(
+  hardened: HardenedServer<McpServer>,
+  store: NoteStore,
+  options: { tracer: Tracer; writesPerMinute: number },
+): void {
+  const { tracer } = options;
+  // A span around the store access shows, in the trace, where the request spent its time.
+  const traced = <T>(name: string, fn: () => T): T =>
+    tracer.startActiveSpan(name, (span) => {
+      try {
+        return fn();
+      } finally {
+        span.end();
+      }
+    });
+
+  hardened
+    .withPolicy({ rule: allowAll })
+    .registerTool('whoami', { description: 'Who the server thinks you are' }, async (extra) => {
+      const p = principalOf(extra);
+      return text(JSON.stringify({ subject: p.subject, tenant: p.tenant, scopes: p.scopes, roles: p.roles }));
+    });
+
+  hardened
+    .withPolicy({ rule: canRead })
+    .registerTool('notes_list', { description: "Lists your tenant's notes" }, async (extra) => {
+      const { tenant } = principalOf(extra);
+      const notes = traced('notes.store list', () => store.list(tenant));
+      return text(notes.map((n) => `${n.id}: ${n.title}`).join('\n'));
+    });
+
+  hardened
+    .withPolicy({ rule: canRead })
+    .registerTool(
+      'notes_read',
+      { description: 'Reads one note of your tenant', inputSchema: { id: z.string().max(20) } },
+      async ({ id }, extra) => {
+        const { tenant } = principalOf(extra);
+        const note = traced('notes.store get', () => store.get(tenant, id));
+        if (!note) return { ...text(`No note ${id}`), isError: true };
+        return text(`# ${note.title}\n${note.body}`);
+      },
+    );
+
+  hardened
+    .withPolicy({
+      rule: canWrite,
+      // Writes are the expensive, abusable path: a budget per principal per minute.
+      rateLimit: { limit: { points: options.writesPerMinute, duration: 60 } },
+      // Refuse arguments the schema does not list, before the handler sees them.
+      sanitize: { strict: true },
+    })
+    .registerTool(
+      'notes_write',
+      {
+        description: 'Adds a note to your tenant',
+        inputSchema: { title: z.string().min(1).max(200), body: z.string().max(10_000) },
+      },
+      async ({ title, body }, extra) => {
+        const { tenant } = principalOf(extra);
+        const note = traced('notes.store add', () => store.add(tenant, title, body));
+        return text(`Saved note ${note.id}`);
+      },
+    );
+
+  hardened
+    .withPolicy({ rule: all(requireRoles('admin'), ownTenant) })
+    .registerTool('admin_reset', { description: 'Restores the seed notes (admin only)' }, async () => {
+      traced('notes.store reset', () => store.reset());
+      return text('Notes reset to the seed data');
+    });
+
+  // Here the tenant is part of the URI: the rule reads it from the template's {tenant} variable.
+  const NOTE_URI = 'notes://{tenant}/{id}';
+  const canReadNoteUri = all(requireScopes('notes:read'), requireTenant({ template: NOTE_URI }));
+  hardened.withPolicy({ rule: canReadNoteUri }).registerResource(
+    'note',
+    new ResourceTemplate(NOTE_URI, {
+      list: async (extra) => {
+        const { tenant } = principalOf(extra);
+        return {
+          resources: store.list(tenant).map((n) => ({ uri: `notes://${tenant}/${n.id}`, name: n.title })),
+        };
+      },
+    }),
+    { description: 'A note of your tenant', mimeType: 'text/markdown' },
+    async (uri, { tenant, id }, extra) => {
+      const principal = principalOf(extra);
+      // rbac already refused other tenants; checking again costs nothing and survives a policy mistake.
+      const note = tenant === principal.tenant ? store.get(principal.tenant, String(id)) : undefined;
+      if (!note) throw new McpError(RESOURCE_NOT_FOUND, `Resource ${uri.href} not found`);
+      return {
+        contents: [{ uri: uri.href, mimeType: 'text/markdown', text: `# ${note.title}\n${note.body}` }],
+      };
+    },
+  );
+
+  hardened
+    .withPolicy({ rule: canRead })
+    .registerPrompt(
+      'summarize_notes',
+      { description: "Asks the model to summarise your tenant's notes" },
+      async (extra) => {
+        const { tenant } = principalOf(extra);
+        const notes = store
+          .list(tenant)
+          .map((n) => `## ${n.title}\n${n.body}`)
+          .join('\n\n');
+        return {
+          messages: [{ role: 'user', content: { type: 'text', text: `Summarise these notes:\n\n${notes}` } }],
+        };
+      },
+    );
+}
