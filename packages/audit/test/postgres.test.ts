@@ -12,13 +12,17 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Ajv } from 'ajv';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import schema from '../schema/audit-event.v1.json' with { type: 'json' };
 import { type AuditEvent, audit, fileSink, postgresSink, stdoutSink, verifyChain } from '../src/index.js';
 import { MemorySink, tempDir } from './helpers.js';
 
 let service: PostgresService;
+const removeAfter: (() => void)[] = [];
+afterEach(() => {
+  for (const remove of removeAfter.splice(0)) remove();
+});
 let pool: pg.Pool;
 
 beforeAll(async () => {
@@ -95,6 +99,7 @@ describe('postgresSink()', () => {
 
   it('ends with exactly 10,000 events after PostgreSQL was stopped for part of 10,000 calls', async () => {
     const tmp = tempDir('tenk');
+    removeAfter.push(tmp.remove);
     const sink = postgresSink({ connectionString: service.url, table: 'ten_k' });
     await sink.migrate();
     const mirror = new MemorySink('mirror');
@@ -140,7 +145,6 @@ describe('postgresSink()', () => {
       .rowCount;
     expect(requestIds).toBe(10_000);
     expect(readdirSync(tmp.dir)).toEqual([]);
-    tmp.remove();
   }, 120_000);
 });
 
@@ -151,6 +155,7 @@ describe('audit() end to end with the official SDK client over HTTP', () => {
 
   it('records every request, refusals included, and no token or raw argument in any sink', async () => {
     const tmp = tempDir('e2e');
+    removeAfter.push(tmp.remove);
     const log = join(tmp.dir, 'audit.log');
     const spillDir = join(tmp.dir, 'spill');
     let stdout = '';
@@ -291,6 +296,5 @@ describe('audit() end to end with the official SDK client over HTTP', () => {
     ].join('\n');
     for (const secret of [TOKEN, WRONG, PASSWORD, 'mallory', 'Bearer'])
       expect(everything).not.toContain(secret);
-    tmp.remove();
   }, 60_000);
 });

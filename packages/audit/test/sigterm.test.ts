@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type PostgresService, startPostgres } from '@mcp-harden/test-services';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { audit, type ChainRecord, postgresSink, verifyChain } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
@@ -13,6 +13,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const fixture = join(here, 'fixtures', 'sigterm-server.mjs');
 
 let service: PostgresService;
+const removeAfter: (() => void)[] = [];
+afterEach(() => {
+  for (const remove of removeAfter.splice(0)) remove();
+});
 beforeAll(async () => {
   // The fixture imports the built package by name.
   if (!existsSync(join(here, '..', 'dist', 'index.js'))) throw new Error('run `pnpm build` before the tests');
@@ -31,6 +35,7 @@ describe('graceful shutdown', () => {
     async ({ pgDown }) => {
       const table = pgDown ? 'shutdown_down' : 'shutdown_up';
       const tmp = tempDir('sigterm');
+      removeAfter.push(tmp.remove);
       const log = join(tmp.dir, 'audit.log');
       const spill = join(tmp.dir, 'spill');
       const child = spawn(process.execPath, [fixture, log, spill, service.url, table], {
@@ -104,7 +109,6 @@ describe('graceful shutdown', () => {
         await pool.end();
       }
       expect(readdirSync(spill)).toEqual([]);
-      tmp.remove();
     },
     60_000,
   );
