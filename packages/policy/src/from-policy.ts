@@ -1,0 +1,261 @@
+import { readFileSync } from 'node:fs';
+import { type AuditSink, audit, fileSink, stdoutSink } from '@mcp-harden/audit';
+import { type Authenticator, anyOf, apiKeys, bearerAuth } from '@mcp-harden/auth';
+import type { Middleware, TargetPolicy } from '@mcp-harden/core';
+import { type RateLimitOptions, type RedisStoreOptions, rateLimit } from '@mcp-harden/rate-limit';
+import { type RbacOptions, type RuleData, rbac } from '@mcp-harden/rbac';
+import { type BuiltinRuleName, type SanitizeOptions, sanitize } from '@mcp-harden/sanitize';
+import { type TelemetryOptions, telemetry } from '@mcp-harden/telemetry';
+import type { EffectivePolicy, LoadedPolicy } from './load.js';
+import { type PolicyTarget, SECRET_REFERENCE } from './schema.js';
+
+/** Declared policies by target, the shape `harden(server, { policies })` of `@mcp-harden/sdk` takes. */
+export interface PolicyMap {
+  tools?: Record<string, TargetPolicy>;
+  prompts?: Record<string, TargetPolicy>;
+  resources?: Record<string, TargetPolicy>;
+}
+
+/** What code supplies that a file cannot hold: clients, providers, an authenticator for stdio. */
+export interface FromPolicyOptions {
+  /**
+   * Authentication middleware to use instead of the file's `authentication` section (for
+   * example `staticPrincipal(...)` on stdio, or a custom authenticator).
+   */
+  authentication?: Middleware;
+  /** Redis store for the rate limits, shared by replicas (a client cannot live in a file). */
+  redis?: RedisStoreOptions;
+  /** Tracer and meter providers and other code-only telemetry options. */
+  telemetry?: Omit<TelemetryOptions, 'recordResourceUri' | 'metricTargetLimit'>;
+  /** Where the `stdout` audit sink writes; default `process.stdout` (`stream: stderr` in the file picks stderr). */
+  auditStream?: { write(chunk: string, callback: (err?: Error | null) => void): boolean };
+  /** Clock for auth and tests. */
+  clock?: () => number;
+}
+
+/**
+ * What {@link fromPolicy} returns: exactly what `harden(server, ...)` takes, plus the parts by
+ * name for code that wants to reorder or extend the chain.
+ */
+export interface PolicyPipeline {
+  /** The chain, outermost first: audit, telemetry, auth, rbac, rate limit, sanitize. */
+  use: Middleware[];
+  /** Per-target options (rate limit, timeout, redaction, tags) for `harden(server, { policies })`. */
+  policies: PolicyMap;
+  /** The same middleware by concern; absent when the file does not configure it. */
+  parts: {
+    audit?: Middleware;
+    telemetry?: Middleware;
+    authentication?: Middleware;
+    authorization: Middleware;
+    rateLimit?: Middleware;
+    sanitize?: Middleware;
+  };
+  /** Circuit-breaker settings for downstream calls, for the code that makes them. */
+  circuitBreakers: NonNullable<EffectivePolicy['circuitBreakers']>;
+}
+
+const KINDS = ['tools', 'resources', 'prompts'] as const;
+
+/** Path of the first `${env:...}` / `${file:...}` string left in `value`, if any. */
+function findReference(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return SECRET_REFERENCE.test(value) ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = findReference(v, path ? `${path}.${k}` : k);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function targetPolicy(target: PolicyTarget): TargetPolicy {
+  const policy: TargetPolicy & { timeoutMs?: number } = {};
+  if (target.tags) policy.tags = [...target.tags];
+  if (target.rateLimit) policy.rateLimit = { ...target.rateLimit };
+  // Read by the timeout middleware of @mcp-harden/http.
+  if (target.timeoutMs !== undefined) policy.timeoutMs = target.timeoutMs;
+  if (target.redaction || target.strictArguments !== undefined) {
+    policy.sanitize = {
+      ...(target.strictArguments !== undefined ? { strict: target.strictArguments } : {}),
+      ...(target.redaction?.rules
+        ? { rules: target.redaction.rules as Partial<Record<BuiltinRuleName, boolean | 'mask'>> }
+        : {}),
+      ...(target.redaction?.injection ? { injection: target.redaction.injection } : {}),
+    };
+  }
+  return policy;
+}
+
+/** The rbac options a policy describes; {@link fromPolicy} and {@link explain} both use it. */
+export function rbacOptionsOf(policy: EffectivePolicy): RbacOptions {
+  const rules = (kind: (typeof KINDS)[number]) => {
+    const out: Record<string, RuleData> = {};
+    for (const [name, target] of Object.entries(policy[kind] ?? {})) {
+      if (target.rule !== undefined) out[name] = target.rule as RuleData;
+    }
+    return out;
+  };
+  const authz = policy.authorization ?? {};
+  return {
+    tools: rules('tools'),
+    resources: rules('resources'),
+    prompts: rules('prompts'),
+    default: authz.default ?? 'deny',
+    ...(authz.scopeHierarchy ? { scopeHierarchy: authz.scopeHierarchy } : {}),
+    ...(authz.revealRequiredScopes !== undefined ? { revealRequiredScopes: authz.revealRequiredScopes } : {}),
+  };
+}
+
+function authenticationOf(policy: EffectivePolicy, options: FromPolicyOptions): Middleware | undefined {
+  if (options.authentication) return options.authentication;
+  const section = policy.authentication;
+  if (!section) return undefined;
+  const methods: Authenticator[] = [];
+  const clock = options.clock ? { clock: options.clock } : {};
+  if (section.bearer) {
+    const b = section.bearer;
+    let keys: { keys: unknown[] } | undefined;
+    if (b.keysFile) {
+      try {
+        keys = JSON.parse(readFileSync(b.keysFile, 'utf8')) as { keys: unknown[] };
+      } catch (err) {
+        throw new TypeError(
+          `fromPolicy: authentication.bearer.keysFile cannot be read as a JWKS (${(err as Error).name})`,
+        );
+      }
+    }
+    methods.push(
+      bearerAuth({
+        issuer: b.issuer,
+        audience: b.audience,
+        algorithms: b.algorithms,
+        ...(b.jwksUrl ? { jwksUri: b.jwksUrl } : {}),
+        ...(keys ? { keys: keys as Parameters<typeof bearerAuth>[0]['keys'] } : {}),
+        ...(b.claims ? { claims: b.claims } : {}),
+        ...(b.requiredClaims ? { requiredClaims: b.requiredClaims } : {}),
+        ...(b.clockTolerance !== undefined ? { clockTolerance: b.clockTolerance } : {}),
+        ...(b.maxTokenAge !== undefined ? { maxTokenAge: b.maxTokenAge } : {}),
+        ...(b.typ ? { typ: b.typ } : {}),
+        ...clock,
+      }),
+    );
+  }
+  if (section.apiKeys) {
+    methods.push(
+      apiKeys({
+        keys: section.apiKeys.keys,
+        ...(section.apiKeys.header ? { header: section.apiKeys.header } : {}),
+        ...clock,
+      }),
+    );
+  }
+  if (methods.length === 0) return undefined;
+  const allowAnonymous = section.allowAnonymous ?? false;
+  return methods.length === 1 && !allowAnonymous ? methods[0] : anyOf(methods, { allowAnonymous });
+}
+
+/**
+ * Builds the middleware chain and per-target policies a policy file describes, out of the same
+ * factories the packages export (`audit`, `telemetry`, `bearerAuth`/`apiKeys`, `rbac`,
+ * `rateLimit`, `sanitize`): a file and code are two ways to say one thing. The result goes
+ * straight into `harden(server, ...)`.
+ *
+ * @example
+ * ```ts
+ * import { harden } from '@mcp-harden/sdk';
+ * import { fromPolicy, loadPolicy } from '@mcp-harden/policy';
+ * const hardened = harden(server, fromPolicy(await loadPolicy('./policy.yaml')));
+ * ```
+ */
+export function fromPolicy(policy: LoadedPolicy, options: FromPolicyOptions = {}): PolicyPipeline {
+  if (!policy || typeof policy !== 'object' || !policy.effective) {
+    throw new TypeError('fromPolicy: pass the result of loadPolicy() or parsePolicy()');
+  }
+  const p = policy.effective;
+  const unresolved = findReference(p, '');
+  if (unresolved !== undefined) {
+    throw new TypeError(
+      `fromPolicy: ${unresolved || 'the policy'} is an unresolved secret reference; load the policy with references resolved`,
+    );
+  }
+  const parts: PolicyPipeline['parts'] = { authorization: rbac(rbacOptionsOf(p)) };
+
+  if (p.audit) {
+    const sinks: AuditSink[] = p.audit.sinks.map((s) =>
+      s.type === 'stdout'
+        ? stdoutSink({
+            ...(s.name ? { name: s.name } : {}),
+            ...(options.auditStream
+              ? { stream: options.auditStream }
+              : s.stream === 'stderr'
+                ? { stream: process.stderr }
+                : {}),
+          })
+        : fileSink({
+            path: s.path,
+            ...(s.name ? { name: s.name } : {}),
+            ...(s.fsync !== undefined ? { fsync: s.fsync } : {}),
+            ...(s.rotateMaxBytes ? { rotate: { maxBytes: s.rotateMaxBytes } } : {}),
+          }),
+    );
+    parts.audit = audit({
+      sinks,
+      spillDir: p.audit.spillDir,
+      ...(p.audit.includeArguments !== undefined ? { includeArguments: p.audit.includeArguments } : {}),
+      ...(p.audit.argumentsDigestKey ? { argumentsDigestKey: p.audit.argumentsDigestKey } : {}),
+    });
+  }
+  if (p.telemetry?.enabled) {
+    parts.telemetry = telemetry({
+      ...options.telemetry,
+      ...(p.telemetry.recordResourceUri !== undefined
+        ? { recordResourceUri: p.telemetry.recordResourceUri }
+        : {}),
+      ...(p.telemetry.metricTargetLimit !== undefined
+        ? { metricTargetLimit: p.telemetry.metricTargetLimit }
+        : {}),
+    });
+  }
+  const authentication = authenticationOf(p, options);
+  if (authentication) parts.authentication = authentication;
+  if (p.rateLimit) {
+    const rl: RateLimitOptions = {
+      ...(p.rateLimit.limits ? { limits: p.rateLimit.limits } : {}),
+      ...(p.rateLimit.concurrency ? { concurrency: p.rateLimit.concurrency } : {}),
+      ...(p.rateLimit.defaultCost !== undefined ? { defaultCost: p.rateLimit.defaultCost } : {}),
+      ...(options.redis ? { redis: options.redis } : {}),
+    };
+    parts.rateLimit = rateLimit(rl);
+  }
+  const targetRedaction = KINDS.some((k) =>
+    Object.values(p[k] ?? {}).some((t) => t.redaction || t.strictArguments !== undefined),
+  );
+  if (p.redaction || targetRedaction) {
+    const r = p.redaction ?? {};
+    const so: SanitizeOptions = {
+      ...(r.rules ? { rules: r.rules as SanitizeOptions['rules'] } : {}),
+      ...(r.strategy ? { strategy: r.strategy } : {}),
+      ...(r.hashKey ? { hashKey: r.hashKey } : {}),
+      ...(r.injection ? { injection: r.injection } : {}),
+      ...(r.maxOutputBytes ? { maxOutputBytes: r.maxOutputBytes } : {}),
+      ...(r.limits ? { limits: r.limits } : {}),
+    };
+    parts.sanitize = sanitize(so);
+  }
+
+  const policies: PolicyMap = {};
+  for (const kind of KINDS) {
+    const entries = Object.entries(p[kind] ?? {});
+    if (entries.length > 0)
+      policies[kind] = Object.fromEntries(entries.map(([n, t]) => [n, targetPolicy(t)]));
+  }
+  const use = [
+    parts.audit,
+    parts.telemetry,
+    parts.authentication,
+    parts.authorization,
+    parts.rateLimit,
+    parts.sanitize,
+  ].filter((m): m is Middleware => m !== undefined);
+  return { use, policies, parts, circuitBreakers: p.circuitBreakers ?? {} };
+}
