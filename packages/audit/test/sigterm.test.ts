@@ -42,6 +42,10 @@ describe('graceful shutdown', () => {
         cwd: join(here, '..'),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      removeAfter.push(() => {
+        // Only if the test failed before the child exited.
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
       let stdout = '';
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => {
