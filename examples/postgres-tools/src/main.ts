@@ -13,6 +13,12 @@ function required(name: string): string {
   return value;
 }
 
+if (process.env.NODE_ENV === 'production') {
+  // The development principals below are not authentication. Refuse before touching the database.
+  console.error('postgres-tools: NODE_ENV=production needs real authentication (replace devPrincipal())');
+  process.exit(2);
+}
+
 const passwords = {
   readerPassword: required('PG_READER_PASSWORD'),
   writerPassword: required('PG_WRITER_PASSWORD'),

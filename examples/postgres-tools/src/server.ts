@@ -32,7 +32,19 @@ export interface OrdersServerOptions {
   authenticate: readonly Middleware[];
   /** Middleware placed before authentication (audit, telemetry). */
   outer?: readonly Middleware[];
+  /**
+   * Receives database and other unexpected errors of tool handlers (the caller only gets
+   * "Orders are unavailable right now"); defaults to one line on stderr with the error class and
+   * SQLSTATE, never the query or its values.
+   */
+  onError?: (error: unknown, tool: string) => void;
 }
+
+const defaultOnError = (error: unknown, tool: string) => {
+  const name = error instanceof Error ? error.name : typeof error;
+  const code = (error as { code?: unknown } | null)?.code;
+  console.error(`[postgres-tools] ${tool} failed: ${name}${typeof code === 'string' ? ` (${code})` : ''}`);
+};
 
 const idSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const statusSchema = z.enum(ORDER_STATUSES);
@@ -45,6 +57,23 @@ function json(value: unknown): CallToolResult {
 function notFound(id: number): CallToolResult {
   // Same answer for an order of another tenant and one that does not exist.
   return { isError: true, content: [{ type: 'text', text: `Order ${id} not found` }] };
+}
+
+/** Keeps driver errors (messages can name tables, roles, hosts) away from the caller. */
+function guarded<A>(
+  tool: string,
+  onError: (error: unknown, tool: string) => void,
+  handler: (args: A) => Promise<CallToolResult>,
+): (args: A) => Promise<CallToolResult> {
+  return async (args) => {
+    try {
+      return await handler(args);
+    } catch (err) {
+      if (err instanceof HardenError) throw err;
+      onError(err, tool);
+      return { isError: true, content: [{ type: 'text', text: 'Orders are unavailable right now' }] };
+    }
+  };
 }
 
 function tenantOfCaller(): string {
@@ -70,6 +99,7 @@ export function createOrdersServer(options: OrdersServerOptions): HardenedServer
     throw new TypeError('createOrdersServer: authenticate must list at least one middleware');
   }
   const { db } = options;
+  const onError = options.onError ?? defaultOnError;
   const server = new McpServer({ name: 'postgres-tools', version: '0.0.0' });
   const hardened = harden(server, {
     use: [...(options.outer ?? []), ...options.authenticate, rbac({ tools: ORDER_RULES }), bindPrincipal()],
@@ -86,13 +116,13 @@ export function createOrdersServer(options: OrdersServerOptions): HardenedServer
       },
       annotations: { readOnlyHint: true },
     },
-    async ({ customer, status, limit }) => {
+    guarded('orders_search', onError, async ({ customer, status, limit }) => {
       const tenant = tenantOfCaller();
       const orders = await db.withTenant('read', tenant, (tx) =>
         searchOrders(tx, { customer, status, limit }),
       );
       return json({ orders });
-    },
+    }),
   );
 
   hardened.withPolicy({ tags: ['read-only'] }).registerTool(
@@ -102,11 +132,11 @@ export function createOrdersServer(options: OrdersServerOptions): HardenedServer
       inputSchema: { id: idSchema },
       annotations: { readOnlyHint: true },
     },
-    async ({ id }) => {
+    guarded('orders_get', onError, async ({ id }) => {
       const tenant = tenantOfCaller();
       const order = await db.withTenant('read', tenant, (tx) => getOrder(tx, id));
       return order === undefined ? notFound(id) : json({ order });
-    },
+    }),
   );
 
   hardened.withPolicy({ tags: ['write'] }).registerTool(
@@ -120,13 +150,13 @@ export function createOrdersServer(options: OrdersServerOptions): HardenedServer
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
     },
-    async ({ customer, totalCents, status }) => {
+    guarded('orders_create', onError, async ({ customer, totalCents, status }) => {
       const tenant = tenantOfCaller();
       const order = await db.withTenant('write', tenant, (tx) =>
         createOrder(tx, { customer, totalCents, status }),
       );
       return json({ order });
-    },
+    }),
   );
 
   hardened.withPolicy({ tags: ['write'] }).registerTool(
@@ -136,11 +166,11 @@ export function createOrdersServer(options: OrdersServerOptions): HardenedServer
       inputSchema: { id: idSchema, status: statusSchema },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
     },
-    async ({ id, status }) => {
+    guarded('orders_set_status', onError, async ({ id, status }) => {
       const tenant = tenantOfCaller();
       const order = await db.withTenant('write', tenant, (tx) => setOrderStatus(tx, id, status));
       return order === undefined ? notFound(id) : json({ order });
-    },
+    }),
   );
 
   return hardened;

@@ -13,6 +13,8 @@ export interface Env {
   served: ServedMcp;
   readerUrl: string;
   writerUrl: string;
+  /** Errors the tool handlers reported through `onError`. */
+  toolErrors: Array<{ error: unknown; tool: string }>;
   /** An SDK client over Streamable HTTP acting as the development principal `who` (no header when undefined). */
   connect(who: string | undefined): Promise<Client>;
   stop(): Promise<void>;
@@ -38,8 +40,15 @@ export async function startEnv(): Promise<Env> {
     };
     const { readerUrl, writerUrl } = await migrate(service.url, passwords);
     admin = new pg.Pool({ connectionString: service.url, max: 2 });
+    // Idle admin connections are killed by the outage test; that is expected.
+    admin.on('error', () => {});
     db = createDatabase({ readerUrl, writerUrl, maxConnections: 4 });
-    served = await startOrdersService({ db, authenticate: [devPrincipal()] });
+    const toolErrors: Env['toolErrors'] = [];
+    served = await startOrdersService({
+      db,
+      authenticate: [devPrincipal()],
+      onError: (error, tool) => toolErrors.push({ error, tool }),
+    });
     const url = served.url;
     return {
       pg: service,
@@ -48,6 +57,7 @@ export async function startEnv(): Promise<Env> {
       served,
       readerUrl,
       writerUrl,
+      toolErrors,
       async connect(who) {
         const headers: Record<string, string> = who === undefined ? {} : { 'x-dev-principal': who };
         const client = new Client({ name: 'postgres-tools-test', version: '1.0.0' });

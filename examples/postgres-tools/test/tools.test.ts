@@ -260,3 +260,27 @@ describe('service', () => {
     );
   });
 });
+
+// Last: it stops the database for a moment.
+describe('database outage', () => {
+  it('answers a generic tool error and a not-ready probe, and recovers', async () => {
+    await env.pg.pause();
+    try {
+      const result = await acmeReader.callTool({ name: 'orders_search', arguments: {} });
+      expect(result.isError).toBe(true);
+      expect(result.content).toEqual([{ type: 'text', text: 'Orders are unavailable right now' }]);
+      expect(env.toolErrors.map((e) => e.tool)).toContain('orders_search');
+      const ready = await fetch(new URL('/ready', env.served.url));
+      expect(ready.status).toBe(503);
+    } finally {
+      await env.pg.resume();
+    }
+    // Pools reconnect: bounded retries, no sleeps between them beyond the driver's own connect.
+    let recovered = false;
+    for (let attempt = 0; attempt < 5 && !recovered; attempt++) {
+      const result = await acmeReader.callTool({ name: 'orders_search', arguments: {} });
+      recovered = result.isError !== true;
+    }
+    expect(recovered).toBe(true);
+  });
+});
