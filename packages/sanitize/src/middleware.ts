@@ -254,7 +254,10 @@ function inputChecker(options: GuardInputOptions) {
           verdict = await guard(value, { path, ctx });
         } catch (err) {
           if (err instanceof HardenError) throw err;
-          throw refuseArgument(path, 'guard-failed');
+          throw new HardenError('ERR_INVALID_ARGUMENTS', `Invalid argument ${path}: guard-failed`, {
+            data: { path, reason: 'guard-failed' },
+            cause: err,
+          });
         }
         if (verdict === undefined || verdict === null || (verdict as unknown) === true) continue;
         // Reasons reach the client: only short stable tokens pass, so a guard cannot echo the value.
@@ -393,22 +396,25 @@ function outputProcessor(options: RedactOutputOptions) {
     result: McpResult,
     items: JsonObject[] | undefined,
     notice: (shown: number, total: number) => JsonObject,
-  ) => {
+    rebuild: (items: JsonObject[]) => McpResult,
+  ): McpResult => {
     const size = Buffer.byteLength(JSON.stringify(result), 'utf8');
     if (size <= maxOutputBytes) return result;
-    const texts = (items ?? []).filter((i) => typeof i.text === 'string');
-    const textBytes = texts.reduce((n, i) => n + Buffer.byteLength(i.text as string, 'utf8'), 0);
+    const isText = (i: unknown): i is JsonObject & { text: string } =>
+      typeof i === 'object' && i !== null && typeof (i as JsonObject).text === 'string';
+    const texts = (items ?? []).filter(isText);
+    const textBytes = texts.reduce((n, i) => n + Buffer.byteLength(i.text, 'utf8'), 0);
     // JSON escaping can grow text; leave room for it and for the notice.
     let budget = Math.floor((maxOutputBytes - (size - textBytes) - 512) / 2);
-    if (budget <= 0 || textBytes === 0) {
-      throw new HardenError('ERR_OUTPUT_REJECTED', 'Tool output exceeds the size limit', {
+    const tooLarge = () =>
+      new HardenError('ERR_OUTPUT_REJECTED', 'Tool output exceeds the size limit', {
         data: { reason: 'too-large', limitBytes: maxOutputBytes },
       });
-    }
+    if (budget <= 0 || textBytes === 0) throw tooLarge();
     let shown = 0;
     const kept: JsonObject[] = [];
     for (const item of items ?? []) {
-      if (typeof item.text !== 'string') {
+      if (!isText(item)) {
         kept.push(item);
         continue;
       }
@@ -420,7 +426,10 @@ function outputProcessor(options: RedactOutputOptions) {
       kept.push({ ...item, text });
     }
     kept.push(notice(shown, textBytes));
-    return { result: kept, shown };
+    const capped = rebuild(kept);
+    // Escaping can still overshoot (control characters kept with stripInvisible: false): fail closed.
+    if (Buffer.byteLength(JSON.stringify(capped), 'utf8') > maxOutputBytes) throw tooLarge();
+    return capped;
   };
 
   const injectionMode = (policy: SanitizePolicy | undefined): InjectionMode =>
@@ -504,8 +513,15 @@ function outputProcessor(options: RedactOutputOptions) {
       );
     }
     out = finish(ctx, out, pass, mode);
-    const capped = capSize(out, out.content as JsonObject[] | undefined, truncationNotice);
-    return 'shown' in capped ? { ...out, content: capped.result } : capped;
+    return capSize(
+      out,
+      Array.isArray(out.content) ? (out.content as JsonObject[]) : undefined,
+      truncationNotice,
+      (content) => ({
+        ...out,
+        content,
+      }),
+    );
   };
 
   const resourcesRead = (ctx: HardenContext, result: McpResult): McpResult => {
@@ -533,12 +549,16 @@ function outputProcessor(options: RedactOutputOptions) {
       }
     }
     out = finish(ctx, out, pass, mode);
-    const capped = capSize(out, out.contents as JsonObject[] | undefined, (shown, total) => ({
-      uri: 'mcp-harden:truncated',
-      mimeType: 'text/plain',
-      text: truncationNotice(shown, total).text as string,
-    }));
-    return 'shown' in capped ? { ...out, contents: capped.result } : capped;
+    return capSize(
+      out,
+      Array.isArray(out.contents) ? (out.contents as JsonObject[]) : undefined,
+      (shown, total) => ({
+        uri: 'mcp-harden:truncated',
+        mimeType: 'text/plain',
+        text: truncationNotice(shown, total).text as string,
+      }),
+      (contents) => ({ ...out, contents }),
+    );
   };
 
   const promptsGet = (ctx: HardenContext, result: McpResult): McpResult => {
@@ -558,8 +578,8 @@ function outputProcessor(options: RedactOutputOptions) {
     }
     // Prompt text is meant to instruct; flag but never fence or refuse it on phrasing alone.
     out = finish(ctx, out, pass, mode === 'off' ? 'off' : 'flag');
-    const capped = capSize(out, undefined, truncationNotice);
-    return 'shown' in capped ? { ...out } : capped;
+    // Prompt messages are not truncated (a cut prompt changes its meaning): over the cap is refused.
+    return capSize(out, undefined, truncationNotice, () => out);
   };
 
   const toolsList = (result: McpResult): McpResult => {

@@ -433,3 +433,28 @@ describe('tool definitions on tools/list', () => {
     expect((error as HardenError).data).toEqual({ reason: 'tool-poisoning', tools: ['evil'] });
   });
 });
+
+describe('output size cap, escaping and odd shapes', () => {
+  it('fails closed when escaped control characters leave no room under the cap', async () => {
+    const error = await refusal({ maxOutputBytes: 2048, stripInvisible: false }, call('t', {}), {
+      content: [{ type: 'text', text: '\u0001'.repeat(3000) }],
+    });
+    expect(error.data).toEqual({ reason: 'too-large', limitBytes: 2048 });
+  });
+
+  it('caps results whose content holds non-objects without crashing', async () => {
+    const { out } = await run({ maxOutputBytes: 2048 }, call('t', {}), {
+      content: [null, 7, { type: 'text', text: 'z'.repeat(5000) }] as never,
+    });
+    expect(Buffer.byteLength(JSON.stringify(out))).toBeLessThanOrEqual(2048);
+    expect((out.content as unknown[]).slice(0, 2)).toEqual([null, 7]);
+  });
+
+  it('refuses an oversized prompt rather than cutting it', async () => {
+    const prompt = createContext({ method: 'prompts/get', params: { name: 'p' } });
+    const error = await refusal({ maxOutputBytes: 2048 }, prompt, {
+      messages: [{ role: 'user', content: { type: 'text', text: 'p'.repeat(5000) } }],
+    });
+    expect(error.data).toEqual({ reason: 'too-large', limitBytes: 2048 });
+  });
+});
