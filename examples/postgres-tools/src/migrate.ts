@@ -1,8 +1,22 @@
 import pg from 'pg';
 
-/** Login role used by the read tools: `SELECT` only, no `BYPASSRLS`. */
+/**
+ * Login role used by the read tools: `SELECT` only, no `BYPASSRLS`.
+ *
+ * @example
+ * ```ts
+ * new URL(readerUrl).username === READER_ROLE; // true
+ * ```
+ */
 export const READER_ROLE = 'mcp_orders_reader';
-/** Login role used by the write tools: `SELECT`, `INSERT` and `UPDATE (status)` only, no `BYPASSRLS`. */
+/**
+ * Login role used by the write tools: `SELECT`, `INSERT` and `UPDATE (status)` only, no `BYPASSRLS`.
+ *
+ * @example
+ * ```ts
+ * new URL(writerUrl).username === WRITER_ROLE; // true
+ * ```
+ */
 export const WRITER_ROLE = 'mcp_orders_writer';
 
 /** Options of {@link migrate}. */

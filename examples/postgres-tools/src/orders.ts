@@ -1,6 +1,13 @@
 import type { TenantTx } from './db.js';
 
-/** Order statuses, as the table's CHECK constraint allows them. */
+/**
+ * Order statuses, as the table's CHECK constraint allows them.
+ *
+ * @example
+ * ```ts
+ * const status = z.enum(ORDER_STATUSES);
+ * ```
+ */
 export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'cancelled'] as const;
 /** One of {@link ORDER_STATUSES}. */
 export type OrderStatus = (typeof ORDER_STATUSES)[number];

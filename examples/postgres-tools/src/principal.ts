@@ -1,7 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { defineMiddleware, HardenError, type Middleware, type Principal } from '@mcp-harden/core';
 
-/** Development principals, keyed by the value of the `x-dev-principal` header. */
+/**
+ * Development principals, keyed by the value of the `x-dev-principal` header.
+ *
+ * @example
+ * ```ts
+ * devPrincipal({ principals: { ...DEV_PRINCIPALS, 'acme-admin': myAdmin } });
+ * ```
+ */
 export const DEV_PRINCIPALS: Readonly<Record<string, Principal>> = Object.freeze({
   'acme-reader': dev('ana', 'acme', ['orders:read']),
   'acme-writer': dev('alex', 'acme', ['orders:read', 'orders:write']),

@@ -9,13 +9,25 @@ import type { Database } from './db.js';
 import { createOrder, getOrder, ORDER_STATUSES, searchOrders, setOrderStatus } from './orders.js';
 import { bindPrincipal, currentPrincipal } from './principal.js';
 
-/** Largest page `orders_search` returns. */
+/**
+ * Largest page `orders_search` returns.
+ *
+ * @example
+ * ```ts
+ * z.number().int().min(1).max(MAX_SEARCH_LIMIT);
+ * ```
+ */
 export const MAX_SEARCH_LIMIT = 100;
 
 /**
  * Authorization of every tool: the scope it needs, and a tenant on the principal (the tenant
  * the queries run under). `whenMissing: 'allow'` because the tools take no tenant argument: the
  * tenant always comes from the principal, and a `tenant` argument naming another one is refused.
+ *
+ * @example
+ * ```ts
+ * rbac({ tools: ORDER_RULES });
+ * ```
  */
 export const ORDER_RULES: Readonly<Record<string, RuleData>> = Object.freeze({
   orders_search: { scopes: ['orders:read'], tenant: { whenMissing: 'allow' as const } },
