@@ -9,9 +9,11 @@
  * `BENCH_MICRO_PROFILE=<case>` runs only that case in a plain loop (for `node --cpu-prof`).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { audit } from '@mcp-harden/audit';
 import { bearerAuth } from '@mcp-harden/auth';
 import {
   type CallToolResult,
@@ -134,6 +136,9 @@ function mixedDocument(bytes: number): string {
 
 async function main(): Promise<void> {
   const stack = await fullStack();
+  // Audit's enqueue path alone: the same middleware with a sink that accepts and drops batches.
+  const spill = mkdtempSync(join(tmpdir(), 'mcp-harden-bench-spill-'));
+  const enqueueOnly = audit({ sinks: [{ name: 'discard', write: async () => {} }], spillDir: spill });
   const headers = { authorization: `Bearer ${stack.token}` };
   const principal = await stack.auth.verify(stack.token);
 
@@ -202,6 +207,13 @@ async function main(): Promise<void> {
       withPrincipal: true,
     },
     {
+      name: 'audit enqueue',
+      what: 'event built and enqueued, a sink that drops batches (no file I/O, no hash chain)',
+      middleware: [enqueueOnly],
+      tool: 'echo',
+      withPrincipal: true,
+    },
+    {
       name: 'full stack echo',
       what: 'audit, telemetry, auth (cached), rbac, rate-limit, sanitize',
       middleware: stack.middleware,
@@ -264,6 +276,7 @@ async function main(): Promise<void> {
   console.error('micro: per-middleware chains…');
   await chainBench.run();
   const chainRows = cases.map((c, i) => usRow(c.name, c.what, chainBench.tasks[i]!));
+  const fileAudit = stack.trail.stats()[0]!;
   for (const [i, row] of chainRows.entries()) {
     const base = chainRows.find((r) => r.name === `baseline ${cases[i]!.tool}`)!;
     if (row.name.startsWith('baseline')) continue;
@@ -371,6 +384,8 @@ async function main(): Promise<void> {
   const mbPerSecondMean = docBytes / 1e6 / (redactRow.meanUs / 1e6);
 
   await stack.close();
+  await enqueueOnly.close();
+  rmSync(spill, { recursive: true, force: true });
 
   const full = chainRows.find((r) => r.name === 'full stack echo')!;
   const date = new Date().toISOString().slice(0, 10);
@@ -391,6 +406,8 @@ async function main(): Promise<void> {
     ),
     '',
     `Full stack added on echo, cached token: **${fmt(full.addedP50Us)} µs p50** (${fmt(full.addedMeanUs)} µs mean); target ≤ 15 µs p50: **${(full.addedP50Us ?? Infinity) <= 15 ? 'met' : 'not met'}**.`,
+    '',
+    `Audit file sink during these runs: ${fileAudit.delivered} events delivered, ${fileAudit.spilled} spilled (queue full: a tight loop produces events faster than the hash-chained, fsynced file takes them), ${fileAudit.queued} queued.`,
     '',
     '## Auth: cold vs cached token (`authenticator.verify`, µs)',
     '',

@@ -5,6 +5,7 @@
  * cancels. Writes bench/results/<date>.md and a PNG bar chart.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
 import { checkCall, type LoadResult, load, peakRssMiB, type ServerSpec, startServer } from './harness.js';
@@ -29,8 +30,17 @@ async function measure(spec: ServerSpec, tool: string): Promise<LoadResult> {
   }
 }
 
-function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
+/** Median of the rounds: one round disturbed by another process on the shared machine does not move it. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 async function main(): Promise<void> {
@@ -40,6 +50,8 @@ async function main(): Promise<void> {
       existsSync(fileURLToPath(new URL(`./servers/${s.script}`, import.meta.url))) &&
       (!only || only.includes(s.name) || s.name === REFERENCE),
   );
+  const loadAtStart = loadAverage();
+  const startedAt = Date.now();
   const samples: LoadResult[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // A B A B ...: odd rounds run the list backwards so no server always goes first.
@@ -62,9 +74,9 @@ async function main(): Promise<void> {
         server: spec.name,
         description: spec.description,
         tool,
-        callsPerSecond: mean(mine.map((s) => s.callsPerSecond)),
-        p50Ms: mean(mine.map((s) => s.p50Ms)),
-        p99Ms: mean(mine.map((s) => s.p99Ms)),
+        callsPerSecond: median(mine.map((s) => s.callsPerSecond)),
+        p50Ms: median(mine.map((s) => s.p50Ms)),
+        p99Ms: median(mine.map((s) => s.p99Ms)),
         errors: mine.reduce((a, s) => a + s.errors, 0),
         peakRssMiB: Math.max(...mine.map((s) => s.peakRssMiB)),
       };
@@ -79,7 +91,9 @@ async function main(): Promise<void> {
   const lines = [
     `# Benchmark ${date}`,
     '',
-    `Machine: ${process.platform} ${process.arch}, Node ${process.version}, ${ROUNDS} rounds × ${DURATION} s per server and tool, ${CONNECTIONS} connections, loopback.`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${process.platform} ${process.arch}, Node ${process.version}. ${ROUNDS} rounds × ${DURATION} s per server and tool (after a 1 s warm-up), ${CONNECTIONS} connections, autocannon on loopback, servers alternated A B … / … B A. Load average at start ${loadAtStart}, at end ${loadAverage()}; run took ${((Date.now() - startedAt) / 60_000).toFixed(1)} min.`,
+    '',
+    'The machine is shared with other engineers running test suites, so figures are noisy: each cell is the median of the rounds, and ratios within this run are more trustworthy than absolute numbers.',
     '',
     '| server | tool | calls/s | p50 ms | p99 ms | peak RSS MiB | errors | calls/s vs mcp-harden-full |',
     '|---|---|---:|---:|---:|---:|---:|---:|',
@@ -93,13 +107,22 @@ async function main(): Promise<void> {
     '',
     ...servers.map((s) => `- **${s.name}**: ${s.description}`),
     '',
+    '## Every round',
+    '',
+    '| round | tool | server | calls/s | p50 ms | p99 ms | errors |',
+    '|---:|---|---|---:|---:|---:|---:|',
+    ...samples.map(
+      (s, i) =>
+        `| ${Math.floor(i / (servers.length * TOOLS.length)) + 1} | ${s.tool} | ${s.server} | ${s.callsPerSecond.toFixed(0)} | ${s.p50Ms} | ${s.p99Ms} | ${s.errors} |`,
+    ),
+    '',
   ];
   writeFileSync(`${dir}${date}.md`, lines.join('\n'));
   writeFileSync(
     `${dir}${date}.png`,
     await renderChart(
       rows.map((r) => ({ label: r.server, group: r.tool, value: r.callsPerSecond })),
-      `MCP tools/call throughput on loopback (calls/s, higher is better) — ${date}`,
+      `MCP tools/call throughput on loopback (calls/s, median of ${ROUNDS} rounds, higher is better) — ${date}`,
     ),
   );
   console.log(lines.join('\n'));
