@@ -254,11 +254,21 @@ function semanticIssues(
   try {
     // The rules as rbac compiles them (URI templates, tenant options): what fromPolicy will build.
     rbac(rbacOptionsOf(policy));
-  } catch (err) {
-    const message = (err as Error).message.replace(/^rbac: /, '');
-    const m = /^(tools|prompts|resources)\["(.+?)"\]: (.*)$/.exec(message);
-    if (m) at([m[1]!, m[2]!, 'rule'], m[3]!);
-    else at([], message);
+  } catch (whole) {
+    // Compile target by target to say which rule is at fault.
+    const options = rbacOptionsOf(policy);
+    const before = out.length;
+    for (const kind of ['tools', 'resources', 'prompts'] as const) {
+      for (const [name, rule] of Object.entries(options[kind] ?? {})) {
+        try {
+          rbac({ [kind]: { [name]: rule } });
+        } catch (err) {
+          const message = (err as Error).message.replace(/^rbac: /, '').replace(/^\w+\[".*?"\]: /, '');
+          at([kind, name, 'rule'], message);
+        }
+      }
+    }
+    if (out.length === before) at(['authorization'], (whole as Error).message.replace(/^rbac: /, ''));
   }
   const bearer = policy.authentication?.bearer;
   if (bearer && (bearer.jwksUrl === undefined) === (bearer.keysFile === undefined)) {
