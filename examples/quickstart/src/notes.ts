@@ -81,6 +81,21 @@ const ownTenant = requireTenant({ whenMissing: 'allow' });
 const canRead = all(requireScopes('notes:read'), ownTenant);
 const canWrite = all(requireScopes('notes:write'), ownTenant);
 
+/** The resource template of notes; the tenant is part of the URI. */
+export const NOTE_URI = 'notes://{tenant}/{id}';
+
+/**
+ * The resource's rule, keyed by its template, for `rbac({ resources })`: rbac reads `{tenant}`
+ * from each URI and refuses another tenant's. (Declared through `withPolicy` with
+ * `requireTenant({ template })` instead, rbac 0.x hides the template from `resources/templates/list`.)
+ */
+export const NOTE_RESOURCE_RULES = {
+  [NOTE_URI]: all(requireScopes('notes:read'), requireTenant()),
+};
+
+/** `notes_write` arguments: the SDK validates them, sanitize refuses keys beyond them. */
+const writeArguments = { title: z.string().min(1).max(200), body: z.string().max(10_000) };
+
 /**
  * Registers the quickstart's tools, resource template and prompt on a hardened server.
  * Every handler works on the caller's own tenant; rbac refuses anything else before it runs.
@@ -135,13 +150,13 @@ export function registerNotes(
       // Writes are the expensive, abusable path: a budget per principal per minute.
       rateLimit: { limit: { points: options.writesPerMinute, duration: 60 } },
       // Refuse arguments the schema does not list, before the handler sees them.
-      sanitize: { strict: true },
+      sanitize: { inputSchema: z.object(writeArguments), strict: true },
     })
     .registerTool(
       'notes_write',
       {
         description: 'Adds a note to your tenant',
-        inputSchema: { title: z.string().min(1).max(200), body: z.string().max(10_000) },
+        inputSchema: writeArguments,
       },
       async ({ title, body }, extra) => {
         const { tenant } = principalOf(extra);
@@ -157,10 +172,8 @@ export function registerNotes(
       return text('Notes reset to the seed data');
     });
 
-  // Here the tenant is part of the URI: the rule reads it from the template's {tenant} variable.
-  const NOTE_URI = 'notes://{tenant}/{id}';
-  const canReadNoteUri = all(requireScopes('notes:read'), requireTenant({ template: NOTE_URI }));
-  hardened.withPolicy({ rule: canReadNoteUri }).registerResource(
+  // Its rule is in NOTE_RESOURCE_RULES (given to rbac's options), keyed by the template.
+  hardened.server.registerResource(
     'note',
     new ResourceTemplate(NOTE_URI, {
       list: async (extra) => {

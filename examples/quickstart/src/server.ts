@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type AuthSetup, type DevTokens, SCOPES, setUpAuth } from './auth.js';
 import type { QuickstartConfig } from './config.js';
-import { NoteStore, registerNotes } from './notes.js';
+import { NOTE_RESOURCE_RULES, NoteStore, registerNotes } from './notes.js';
 
 /** Options that are code, not configuration. */
 export interface StartOptions {
@@ -161,6 +161,7 @@ export async function startQuickstart(
       authSetup.auth,
       rbac({
         scopeHierarchy: { 'notes:write': ['notes:read'] },
+        resources: NOTE_RESOURCE_RULES, // tools and the prompt carry their rules in withPolicy()
         // Tell a caller which scope it lacks, so its client can ask for it (step-up).
         revealRequiredScopes: true,
       }),

@@ -31,7 +31,7 @@ async function post(url: URL, token: string | undefined, method: string, params:
     challenge: response.headers.get('www-authenticate'),
     body: (await response.json()) as {
       result?: { content?: Array<{ text?: string }> };
-      error?: { data?: { code?: string; reason?: string } };
+      error?: { data?: { code?: string; reason?: string; requiredScopes?: string[] } };
     },
   };
 }
@@ -123,6 +123,19 @@ describe('with MCP_AUTH_* set, only that issuer is trusted', () => {
     const none = await post(external.url, undefined, 'tools/list', {});
     expect(none.status).toBe(401);
     expect(none.body.error?.data?.reason).toBe('missing_credential');
+  });
+
+  it('refuses the prompt and the note resource to a trusted token without notes:read (step-up data)', async () => {
+    const token = await trusted.mintToken({ sub: 'bob', scope: '', roles: [], tenant: 'acme' });
+    const prompt = await post(external.url, token, 'prompts/get', { name: 'summarize_notes' });
+    expect(prompt.status).toBe(403);
+    expect(prompt.body.error?.data).toMatchObject({
+      code: 'ERR_INSUFFICIENT_SCOPE',
+      requiredScopes: ['notes:read'],
+    });
+    const note = await post(external.url, token, 'resources/read', { uri: 'notes://acme/1' });
+    expect(note.status).toBe(403);
+    expect(note.body.error?.data?.code).toBe('ERR_INSUFFICIENT_SCOPE');
   });
 
   it('serves /health, /ready and protected-resource metadata naming only the trusted issuer', async () => {
