@@ -1,4 +1,5 @@
 import type { CliCommand } from './command.js';
+import { explainCommand, tokenCommand, validateCommand } from './commands/policy.js';
 import { checkCommand, lockCommand } from './commands/surface.js';
 
 /**
@@ -10,4 +11,10 @@ import { checkCommand, lockCommand } from './commands/surface.js';
  * await runCli(['lock', 'server.mjs'], {}, [...COMMANDS, myCommand]);
  * ```
  */
-export const COMMANDS: readonly CliCommand[] = [lockCommand, checkCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  lockCommand,
+  checkCommand,
+  validateCommand,
+  explainCommand,
+  tokenCommand,
+];
