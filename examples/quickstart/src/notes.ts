@@ -16,10 +16,11 @@ export interface Note {
 
 /**
  * Seed data. Note 1 of each tenant holds a fake cloud access key and an email address, so the
- * demo can show them leaving the server redacted (the stored data is untouched).
+ * demo can show them leaving the server redacted (the stored data is untouched). Both keys have
+ * the real format (AKIA + 16 base-32 characters), which is what the redaction rule matches.
  */
 function seed(tenant: Tenant): Note[] {
-  const key = tenant === 'acme' ? 'AKIAIOSFODNN7EXAMPLE' : 'AKIAI44QH8DHBEXAMPLE';
+  const key = tenant === 'acme' ? 'AKIAIOSFODNN7EXAMPLE' : 'AKIAGLOBEXEXAMPLE234';
   return [
     {
       id: '1',

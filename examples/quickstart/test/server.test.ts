@@ -76,7 +76,7 @@ describe('the quickstart server, driven by the official SDK client over HTTP', (
     const own = await globexWriter.readResource({ uri: 'notes://globex/1' });
     const body = JSON.stringify(own.contents);
     expect(body).toContain('[REDACTED:aws-access-key-id]');
-    expect(body).not.toContain('AKIAI44QH8DHBEXAMPLE');
+    expect(body).not.toContain('AKIAGLOBEXEXAMPLE234');
     expect(body).not.toContain('ops@globex.example.com');
   });
 
