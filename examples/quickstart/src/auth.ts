@@ -45,7 +45,8 @@ const DEV_TOKEN_SECONDS = 3600;
 export async function setUpAuth(config: QuickstartConfig, serverUrl: URL): Promise<AuthSetup> {
   const external = config.auth;
   const resource = external?.audience ?? serverUrl.href;
-  const metadataUrl = resourceMetadataUrl(serverUrl.href).href;
+  // Clients find the metadata next to the public resource URL (behind a proxy, not our bind address).
+  const metadataUrl = resourceMetadataUrl(URL.canParse(resource) ? resource : serverUrl.href).href;
   const dev = external
     ? undefined
     : await createTestIssuer({ audience: resource, expiresIn: DEV_TOKEN_SECONDS });

@@ -109,6 +109,10 @@ describe('with MCP_AUTH_* set, only that issuer is trusted', () => {
     expect(refused.status).toBe(401);
     expect(refused.body.error?.data?.code).toBe('ERR_UNAUTHENTICATED');
     expect(refused.challenge).toContain('error="invalid_token"');
+    // The challenge points at the metadata of the public resource (the audience), not the bind address.
+    expect(refused.challenge).toContain(
+      'resource_metadata="https://notes.example.com/.well-known/oauth-protected-resource/mcp"',
+    );
     expect(JSON.stringify(refused.body)).not.toContain(devToken);
   });
 
