@@ -140,3 +140,14 @@ describe('parsePolicy', () => {
     ).toEqual(['rbac', 'sanitize']);
   });
 });
+
+describe('the README', () => {
+  it('shows a complete policy file that passes validation', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const policy = parsePolicy(example!, { filename: 'README.md', resolveReferences: false });
+    expect(Object.keys(policy.effective.tools ?? {})).toHaveLength(5);
+    expect(policy.environments).toEqual(['production']);
+  });
+});
