@@ -53,6 +53,8 @@ export interface PolicyPipeline {
   };
   /** Circuit-breaker settings for downstream calls, for the code that makes them. */
   circuitBreakers: NonNullable<EffectivePolicy['circuitBreakers']>;
+  /** `timeouts` of the file: the options of `timeout()` from `@mcp-harden/http`, when set. */
+  timeouts?: { defaultMs: number; maxMs?: number };
 }
 
 const KINDS = ['tools', 'resources', 'prompts'] as const;
@@ -257,5 +259,11 @@ export function fromPolicy(policy: LoadedPolicy, options: FromPolicyOptions = {}
     parts.rateLimit,
     parts.sanitize,
   ].filter((m): m is Middleware => m !== undefined);
-  return { use, policies, parts, circuitBreakers: p.circuitBreakers ?? {} };
+  return {
+    use,
+    policies,
+    parts,
+    circuitBreakers: p.circuitBreakers ?? {},
+    ...(p.timeouts ? { timeouts: { ...p.timeouts } } : {}),
+  };
 }

@@ -442,6 +442,18 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Loa
     const refIssues: PolicyIssue[] = [];
     const resolved = resolveReferences(selected, [], env, file, (p) => locate(mapPath(p)), refIssues);
     if (refIssues.length > 0) throw new PolicyError(refIssues);
+    // A resolved value must fit where the reference stood (an issuer URL, ...); secret fields take any string.
+    const again = effectivePolicySchema.safeParse(resolved);
+    if (!again.success) {
+      const wrong = schemaIssues(again.error, file, locate, [], mapPath)
+        .filter((i) => !SECRET_FIELDS.has(i.path))
+        .map((i) => ({
+          ...i,
+          kind: 'reference' as const,
+          message: `the referenced value is not valid here (${i.message})`,
+        }));
+      if (wrong.length > 0) throw new PolicyError(wrong);
+    }
     effective = resolved as EffectivePolicy;
   }
   return Object.freeze({

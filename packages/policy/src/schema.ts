@@ -16,6 +16,10 @@ const secretRef = z
     `Secret reference, resolved at load: \${env:NAME} or \${file:/absolute/path}. Literals are refused.`,
   );
 
+/** A value that may also be given as a reference (deployment-specific, not necessarily secret). */
+const reference = z.string().regex(SECRET_REFERENCE);
+const orRef = <T extends z.ZodType>(schema: T) => z.union([schema, reference]);
+
 const tenantRule = z.union([
   z.literal('own'),
   z.strictObject({
@@ -103,9 +107,9 @@ const targetSchema = z.strictObject({
 const claimList = z.union([name, z.array(name).min(1)]);
 
 const bearerSchema = z.strictObject({
-  issuer: z.union([z.url(), z.array(z.url()).min(1)]),
+  issuer: z.union([orRef(z.url()), z.array(orRef(z.url())).min(1)]),
   audience: z.union([name, z.array(name).min(1)]),
-  jwksUrl: z.url().optional().describe('Remote JWKS (https, or http on loopback)'),
+  jwksUrl: orRef(z.url()).optional().describe('Remote JWKS (https, or http on loopback)'),
   keysFile: name.optional().describe('Local JWKS file (public keys), instead of jwksUrl'),
   algorithms: z
     .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))

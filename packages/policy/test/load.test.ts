@@ -51,13 +51,11 @@ describe('parsePolicy', () => {
 
   it('accepts the quickstart policy and every one of its environments', async () => {
     const file = join(import.meta.dirname, 'fixtures/quickstart.policy.yaml');
-    const base = await loadPolicy(file, { env: { AUDIT_DIGEST_KEY: 'from-the-environment' } });
+    const base = await loadPolicy(file, { env: {} });
     expect(base.effective.rateLimit?.limits?.principal).toEqual({ points: 300, duration: 60 });
-    expect(base.effective.audit?.argumentsDigestKey).toBe('from-the-environment');
-    const prod = await loadPolicy(file, { environment: 'production', env: { AUDIT_DIGEST_KEY: 'k' } });
+    const prod = await loadPolicy(file, { environment: 'production', env: {} });
     expect(prod.effective.rateLimit?.limits?.principal).toEqual({ points: 120, duration: 60 });
-    // Merged, not replaced: the base's concurrency cap and transport type survive the override.
-    expect(prod.effective.rateLimit?.concurrency).toEqual({ principal: 8 });
+    // Merged, not replaced: the base's transport type and path survive the override.
     expect(prod.effective.transport).toMatchObject({
       type: 'http',
       host: '0.0.0.0',
@@ -80,6 +78,17 @@ describe('parsePolicy', () => {
         message: 'environment variable NOT_SET_ANYWHERE is not set',
       }),
     ]);
+  });
+
+  it('accepts references for deployment-specific values and checks what they resolve to', () => {
+    const text = `${BASE}authentication:\n  bearer:\n    issuer: \${env:ISSUER}\n    audience: notes\n    jwksUrl: \${env:JWKS}\n    algorithms: [ES256]\n`;
+    const ok = parsePolicy(text, {
+      env: { ISSUER: 'https://idp.example/', JWKS: 'https://idp.example/jwks' },
+    });
+    expect(ok.effective.authentication?.bearer?.issuer).toBe('https://idp.example/');
+    const [issue] = issuesOf(text, { env: { ISSUER: 'not a url', JWKS: 'https://idp.example/jwks' } });
+    expect(issue).toMatchObject({ line: 5, path: 'authentication.bearer.issuer', kind: 'reference' });
+    expect(issue!.message).toContain('the referenced value is not valid here');
   });
 
   it('locates an error in an environment override in the override', () => {
