@@ -38,7 +38,9 @@ const PROTOCOL_VERSION = '2025-06-18';
 
 export async function startServer(spec: ServerSpec): Promise<Running> {
   const script = fileURLToPath(new URL(`./servers/${spec.script}`, import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, [script], {
+  // BENCH_NODE_ARGS: extra node flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...process.env, PORT: '0', NODE_ENV: 'production', ...spec.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
