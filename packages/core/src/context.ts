@@ -77,7 +77,8 @@ export interface TargetPolicy {
  * }
  * ```
  */
-export type HardenState = {};
+// biome-ignore lint/suspicious/noEmptyInterface: an interface, so packages can extend it by declaration merging
+export interface HardenState {}
 
 /** How the request reached the server. */
 export interface RequestInfo {
