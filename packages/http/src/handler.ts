@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toAuthInfo } from '@mcp-harden/auth';
 import {
   closeAll,
   HardenError,
@@ -161,25 +162,6 @@ function plainHeaders(req: IncomingMessage): Record<string, string> {
     if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
-}
-
-/**
- * Converts an edge principal to the SDK's `authInfo`; the principal itself is in `extra.principal`.
- *
- * @example
- * ```ts
- * const authInfo = toAuthInfo({ subject: 'alice', scopes: ['notes:read'], roles: [], claims: {} });
- * (authInfo.extra?.principal as Principal).subject; // 'alice'
- * ```
- */
-export function toAuthInfo(principal: Principal): AuthInfo {
-  return {
-    token: '',
-    clientId: principal.clientId ?? principal.subject,
-    scopes: [...principal.scopes],
-    ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt }),
-    extra: { principal },
-  };
 }
 
 /** Passes everything through, and aborts the handler via `notifications/cancelled` when the pipeline timed a call out. */
@@ -430,7 +412,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     if (!options.authenticate) return undefined;
     const principal = await options.authenticate(req);
     if (!principal) throw new HardenError('ERR_UNAUTHENTICATED', 'Authentication required');
-    return toAuthInfo(principal);
+    return toAuthInfo(principal) as AuthInfo;
   }
 
   async function handleStateless(

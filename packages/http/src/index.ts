@@ -9,7 +9,7 @@ export type {
   SessionOptions,
   ShutdownResult,
 } from './handler.js';
-export { createMcpHandler, toAuthInfo } from './handler.js';
+export { createMcpHandler } from './handler.js';
 export type { ProtectedResourceMetadata, ServedMcp, ServeOptions, ShutdownOptions } from './serve.js';
 export { serve } from './serve.js';
 export type { RedisLike, RedisStoreOptions, SessionRecord, SessionStore } from './sessions.js';
