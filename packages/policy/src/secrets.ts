@@ -7,7 +7,7 @@ const secretRules = Object.fromEntries(BUILTIN_RULES.map((r) => [r.name, r.categ
 >;
 let redactor: ReturnType<typeof createRedactor> | undefined;
 
-const TOKEN = /^[A-Za-z0-9+/=_~.-]{20,}$/;
+const RUN = /[A-Za-z0-9+=]{20,}/g;
 const HEX = /(?:^|[^0-9a-fA-F:])([0-9a-fA-F]{32,})(?![0-9a-fA-F])/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
@@ -23,9 +23,9 @@ export function findSecret(key: string, value: string): string | undefined {
     const rule = Object.keys(counts).find((k) => (counts[k] ?? 0) > 0);
     if (rule) return rule;
   }
-  if (TOKEN.test(value) && value.length >= 20 && characterClasses(value) >= 3 && shannonEntropy(value) >= 4) {
-    // Readable identifiers (notes.search_v2, team-notes) rarely reach 4 bits a character with 3 classes.
-    if (!/^[a-z]+(?:[._-][a-z0-9]+)*$/i.test(value)) return 'high-entropy-string';
+  // Runs of base64-ish characters between separators: paths and names split into short words.
+  for (const run of value.match(RUN) ?? []) {
+    if (characterClasses(run) >= 3 && shannonEntropy(run) >= 4) return 'high-entropy-string';
   }
   if (HEX.test(value)) return 'hex-string';
   return undefined;

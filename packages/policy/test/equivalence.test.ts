@@ -115,7 +115,7 @@ describe('a policy file and code are two ways to say one thing', () => {
       out.push(await outcome(() => admin.readResource({ uri: 'notes://acme/1' })));
       out.push(await outcome(() => reader.getPrompt({ name: 'summarize' })));
       out.push(await outcome(() => admin.getPrompt({ name: 'summarize' })));
-      // Refused at the HTTP edge: no token, and a token for another audience.
+      // Refused by auth: no token, and a token for another audience (raw HTTP, status and body).
       for (const token of [undefined, tokens.wrongAudience]) {
         const res = await fetch(host.url, {
           method: 'POST',
@@ -139,13 +139,14 @@ describe('a policy file and code are two ways to say one thing', () => {
     const [fromCode, fromFile] = [await script(hosts[0]!), await script(hosts[1]!)];
     expect(fromFile).toEqual(fromCode);
     expect(fromFile).toHaveLength(22);
-    // The script exercises what it claims: allow, deny, rate limit, redaction, step-less hiding.
+    // The script exercises what it claims: allow, deny, rate limit, redaction, unauthenticated.
     const codes = JSON.stringify(fromFile);
     expect(codes).toContain('ERR_RATE_LIMITED');
     expect(codes).toContain('ERR_NOT_FOUND');
     expect(codes).toContain('ERR_RESOURCE_NOT_FOUND');
     expect(codes).toContain('[REDACTED:aws-access-key-id]');
     expect(codes).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(codes).toContain('ERR_UNAUTHENTICATED');
     expect(fromFile[0]).toEqual({ ok: ['debug.env', 'notes.search'] });
     expect(fromFile[6]).toMatchObject({ ok: { content: [{ text: 'saved 2 chars' }] } });
     expect(fromFile[8]).toMatchObject({ error: { code: 'ERR_RATE_LIMITED' } });

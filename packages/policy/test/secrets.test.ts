@@ -36,3 +36,19 @@ describe('findSecret', () => {
     expect(findSecret(key, value)).toBeUndefined();
   });
 });
+
+describe('findSecret on paths and names', () => {
+  it.each([
+    '/tmp/mcp-harden-policy-Xa9bQ2/spill',
+    '/var/lib/mcp-harden/audit/quickstart.audit.jsonl',
+    'https://auth.example.com/realms/NotesProduction2024/protocol/openid-connect/certs',
+    'NotesSearchByTenantAndDate',
+  ])('leaves %s alone', (value) => {
+    expect(findSecret('path', value)).toBeUndefined();
+  });
+  it('still flags url-safe base64 tokens', () => {
+    expect(findSecret('x', 'dGhpcy1pcy1hLXNlY3JldA_Zx8q2LmP0vR7tY4wK9sB3nF6hJ1c')).toBe(
+      'high-entropy-string',
+    );
+  });
+});

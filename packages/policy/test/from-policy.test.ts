@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { closeAll } from '@mcp-harden/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fromPolicy, parsePolicy } from '../src/index.js';
+import { buildNotes, hostHttp, tempDir } from './helpers.js';
+
+const API_KEY = 'mk_test_0f3c9a7e5b1d4f2a8c6e0b9d7f5a3c1e';
+const DIGEST = `sha256:${createHash('sha256').update(API_KEY).digest('hex')}`;
+
+describe('fromPolicy', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  it('builds API-key auth, rbac and an audit trail that records every decision', async () => {
+    const text = `version: 1
+server: { name: notes, version: 1.0.0, owner: team }
+roles: { reporter: {} }
+authentication:
+  apiKeys:
+    keys:
+      - { digest: "${DIGEST}", subject: reporting-job, scopes: [notes:read], roles: [reporter] }
+tools:
+  notes.search: { rule: { roles: [reporter] } }
+  admin.purge: { rule: { scopes: [notes:admin] } }
+audit:
+  sinks: [{ type: stdout }]
+  spillDir: ${tmp.dir}
+`;
+    const lines: string[] = [];
+    const pipeline = fromPolicy(parsePolicy(text), {
+      auditStream: {
+        write(chunk, callback) {
+          lines.push(chunk);
+          callback();
+          return true;
+        },
+      },
+    });
+    expect(pipeline.use.map((m) => m.middlewareName)).toEqual(['audit', 'auth', 'rbac']);
+    const host = await hostHttp(() => buildNotes(pipeline));
+    try {
+      const call = (name: string, key?: string) =>
+        fetch(host.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...(key ? { 'x-api-key': key } : {}),
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'tools/call',
+            params: { name, arguments: { query: 'q' } },
+          }),
+        });
+      const ok = await call('notes.search', API_KEY);
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('results for q');
+      const denied = await call('admin.purge', API_KEY);
+      expect(await denied.text()).toContain('ERR_NOT_FOUND');
+      const wrongKey = await call('notes.search', `${API_KEY}x`);
+      // The plain SDK host answers with the JSON-RPC error (@mcp-harden/http would make it a 401).
+      expect(await wrongKey.text()).toContain('ERR_UNAUTHENTICATED');
+    } finally {
+      await host.close();
+      await closeAll(pipeline.use);
+    }
+    const events = lines
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const calls = events.filter((e) => e.method === 'tools/call');
+    expect(calls.map((e) => [e.target, (e.outcome as { status?: string }).status ?? e.outcome])).toHaveLength(
+      3,
+    );
+    expect(calls[0]).toMatchObject({ target: 'notes.search', principal: { subject: 'reporting-job' } });
+    expect(calls[1]).toMatchObject({ target: 'admin.purge', authorization: { allowed: false } });
+    // The API key itself is never in the trail.
+    expect(lines.join('')).not.toContain(API_KEY);
+  });
+
+  it('throws TypeError for a bearer keysFile that is not a JWKS', () => {
+    const text = `version: 1
+server: { name: notes, version: 1.0.0, owner: team }
+authentication:
+  bearer: { issuer: "https://i.example/", audience: notes, keysFile: /nonexistent/jwks.json, algorithms: [ES256] }
+`;
+    expect(() => fromPolicy(parsePolicy(text))).toThrow(TypeError);
+  });
+});
