@@ -214,7 +214,10 @@ export function requireTenant(options: RequireTenantOptions = {}): Rule {
       if (hasOwn(input.variables, variable)) named.push(input.variables[variable]);
       if (template && input.kind === 'resource') {
         const vars = template.match(input.target);
-        if (vars && hasOwn(vars, variable)) named.push(vars[variable]);
+        const value = vars && hasOwn(vars, variable) ? vars[variable] : undefined;
+        // A listed resource template matches itself with `{tenant}` as the value: that names no tenant.
+        const placeholder = input.phase === 'list' && value === `{${variable}}`;
+        if (value !== undefined && !placeholder) named.push(value);
       }
       if (input.phase === 'call' && hasOwn(input.arguments, argument)) named.push(input.arguments[argument]);
       if (named.length === 0) {

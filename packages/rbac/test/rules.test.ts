@@ -222,6 +222,31 @@ describe('rules', () => {
     expect((await complete('acme', 'globex')).reached).toBe(false);
   });
 
+  it('requireTenant({ template }) from a policy lists the template itself and filters concrete resources', async () => {
+    const rule = requireTenant({ template: 'notes://{tenant}/{id}' });
+    const lookupPolicy: ContextInit['lookupPolicy'] = (kind, target) =>
+      kind === 'resource' && target.startsWith('notes://') ? { rule } : undefined;
+    const templates = await run(
+      {},
+      { method: 'resources/templates/list', lookupPolicy },
+      { resourceTemplates: [{ uriTemplate: 'notes://{tenant}/{id}', name: 'note' }] },
+    );
+    expect((templates.result?.resourceTemplates as unknown[]).length).toBe(1);
+    const resources = await run(
+      {},
+      { method: 'resources/list', lookupPolicy },
+      {
+        resources: [
+          { uri: 'notes://acme/1', name: 'a' },
+          { uri: 'notes://globex/1', name: 'g' },
+        ],
+      },
+    );
+    expect((resources.result?.resources as Array<{ uri: string }>).map((r) => r.uri)).toEqual([
+      'notes://acme/1',
+    ]);
+  });
+
   it('requireTenant refuses principals without a tenant, odd argument types and missing tenants', async () => {
     const options = { tools: { t: requireTenant() } };
     expect(
