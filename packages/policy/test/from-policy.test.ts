@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
+import { staticPrincipal } from '@mcp-harden/auth';
 import { closeAll } from '@mcp-harden/core';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromPolicy, parsePolicy } from '../src/index.js';
-import { buildNotes, hostHttp, tempDir } from './helpers.js';
+import { buildNotes, connectInMemory, hostHttp, tempDir } from './helpers.js';
 
 const API_KEY = 'mk_test_0f3c9a7e5b1d4f2a8c6e0b9d7f5a3c1e';
 const DIGEST = `sha256:${createHash('sha256').update(API_KEY).digest('hex')}`;
@@ -88,5 +94,36 @@ authentication:
   bearer: { issuer: "https://i.example/", audience: notes, keysFile: /nonexistent/jwks.json, algorithms: [ES256] }
 `;
     expect(() => fromPolicy(parsePolicy(text))).toThrow(TypeError);
+  });
+
+  it('turns telemetry on with the real OpenTelemetry SDK and redaction from the file', async () => {
+    const text = `version: 1
+server: { name: notes, version: 1.0.0, owner: team }
+tools:
+  debug.env: { rule: allow, redaction: { rules: { aws-access-key-id: remove } } }
+telemetry: { enabled: true }
+`;
+    const exporter = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const pipeline = fromPolicy(parsePolicy(text), {
+      authentication: staticPrincipal({ subject: 'rita', scopes: [], roles: [] }),
+      telemetry: { tracerProvider },
+    });
+    expect(pipeline.use.map((m) => m.middlewareName)).toEqual(['telemetry', 'auth', 'rbac', 'sanitize']);
+    expect(pipeline.policies.tools?.['debug.env']?.sanitize).toEqual({
+      rules: { 'aws-access-key-id': 'remove' },
+    });
+    const conn = await connectInMemory(buildNotes(pipeline));
+    try {
+      const result = await conn.client.callTool({ name: 'debug.env', arguments: {} });
+      const out = JSON.stringify(result);
+      expect(out).not.toContain('AKIAIOSFODNN7EXAMPLE');
+      expect(out).not.toContain('[REDACTED:aws-access-key-id]'); // removed, per the target's strategy
+    } finally {
+      await conn.close();
+    }
+    const spans = exporter.getFinishedSpans().map((s) => s.name);
+    expect(spans).toContain('tools/call debug.env');
+    await tracerProvider.shutdown();
   });
 });
