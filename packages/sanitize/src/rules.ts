@@ -188,7 +188,7 @@ export const BUILTIN_RULES = [
     name: 'aws-access-key-id',
     category: 'secret',
     pattern:
-      /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{16}(?![A-Za-z0-9])/g,
+      /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
   },
   {
     name: 'aws-secret-access-key',

@@ -151,3 +151,10 @@ describe('text hygiene', () => {
     expect(fenced).toContain('`````untrusted-data\n``` escape ````\n`````');
   });
 });
+
+describe('aws-access-key-id', () => {
+  it('redacts key ids with digits outside the base-32 alphabet, as in AWS documentation', () => {
+    const out = redact('old key AKIAI44QH8DHBEXAMPLE was rotated');
+    expect(out.text).not.toContain('AKIAI44QH8DHBEXAMPLE');
+  });
+});

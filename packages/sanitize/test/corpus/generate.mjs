@@ -182,7 +182,7 @@ export function generateCorpus(seed = SEED) {
   const positives = [
     [
       'aws-access-key-id',
-      () => pick(['AKIA', 'ASIA']) + str(UPPER + '234567', 16),
+      () => pick(['AKIA', 'ASIA']) + str(UPPER + '0123456789', 16),
       [
         'aws_access_key_id = {v}',
         'export AWS_ACCESS_KEY_ID={v}',
