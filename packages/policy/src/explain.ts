@@ -3,6 +3,7 @@ import {
   type HardenedMethod,
   isHardenError,
   type JsonObject,
+  type Middleware,
   type Principal,
   type TargetKind,
 } from '@mcp-harden/core';
@@ -23,6 +24,15 @@ export interface ExplainRequest {
   arguments?: JsonObject;
   /** The caller; `null` explains an unauthenticated call. */
   principal: Principal | null;
+}
+
+/** Options of {@link explain}. */
+export interface ExplainOptions {
+  /**
+   * The authorization middleware to ask: `fromPolicy(policy).parts.authorization` of a running
+   * server. Default: a fresh `rbac()` built from the policy the same way.
+   */
+  authorization?: Middleware;
 }
 
 /** Budgets that apply to the call. */
@@ -103,7 +113,9 @@ function limitsOf(policy: EffectivePolicy, target: PolicyTarget | undefined): Ex
 /**
  * Would this call be allowed, by which rule, at what limit? The decision is made by the same
  * `rbac` middleware `fromPolicy` builds (run on a context for the call, with nothing behind it),
- * so it cannot disagree with a running server on the same policy.
+ * so it cannot disagree with a running server on the same policy. Pass that server's own
+ * `parts.authorization` to ask the very instance it runs. Budgets are reported, not consumed:
+ * `explain` does not know how much of them is spent.
  *
  * @example
  * ```ts
@@ -115,7 +127,11 @@ function limitsOf(policy: EffectivePolicy, target: PolicyTarget | undefined): Ex
  * // { allowed: false, rule: 'requireScopes(notes:write)', reason: 'missing scopes', errorCode: 'ERR_NOT_FOUND', ... }
  * ```
  */
-export async function explain(policy: LoadedPolicy, request: ExplainRequest): Promise<Explanation> {
+export async function explain(
+  policy: LoadedPolicy,
+  request: ExplainRequest,
+  options: ExplainOptions = {},
+): Promise<Explanation> {
   if (!policy?.effective) throw new TypeError('explain: pass the result of loadPolicy() or parsePolicy()');
   const given = (['tool', 'prompt', 'resource'] as const).filter((k) => request?.[k] !== undefined);
   if (given.length !== 1) throw new TypeError('explain: give exactly one of tool, prompt or resource');
@@ -131,7 +147,10 @@ export async function explain(policy: LoadedPolicy, request: ExplainRequest): Pr
     params,
     ...(request.principal ? { principal: request.principal } : {}),
   });
-  const authorize = rbac({ ...rbacOptionsOf(p), onError: () => {} });
+  if (options.authorization !== undefined && typeof options.authorization !== 'function') {
+    throw new TypeError('explain: options.authorization must be the rbac middleware of fromPolicy()');
+  }
+  const authorize = options.authorization ?? rbac({ ...rbacOptionsOf(p), onError: () => {} });
   let errorCode: string | undefined;
   try {
     await authorize(ctx, async () => ({}));

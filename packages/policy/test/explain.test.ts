@@ -100,6 +100,11 @@ describe('explain agrees with a running hardened server', () => {
               : conn.client.getPrompt({ name: call.prompt }),
         )) as { ok?: unknown; error?: { code?: string } };
         const why = await explain(policy, { ...call, principal: p } as never);
+        // The server's own rbac instance answers the same.
+        const own = await explain(policy, { ...call, principal: p } as never, {
+          authorization: pipeline.parts.authorization,
+        });
+        expect(own).toEqual(why);
         const serverAllowed = server.ok !== undefined;
         rows.push(
           `${who} ${JSON.stringify(call)}: explain=${why.allowed}/${why.errorCode} server=${serverAllowed}/${server.error?.code}`,
