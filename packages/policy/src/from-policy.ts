@@ -6,6 +6,7 @@ import { type RateLimitOptions, type RedisStoreOptions, rateLimit } from '@mcp-h
 import { type RbacOptions, type RuleData, rbac } from '@mcp-harden/rbac';
 import { type BuiltinRuleName, type SanitizeOptions, sanitize } from '@mcp-harden/sanitize';
 import { type TelemetryOptions, telemetry } from '@mcp-harden/telemetry';
+import { parseVersionedName, type VersioningOptions, versioning } from '@mcp-harden/versioning';
 import type { EffectivePolicy, LoadedPolicy } from './load.js';
 import { type PolicyTarget, SECRET_REFERENCE } from './schema.js';
 
@@ -38,7 +39,7 @@ export interface FromPolicyOptions {
  * name for code that wants to reorder or extend the chain.
  */
 export interface PolicyPipeline {
-  /** The chain, outermost first: audit, telemetry, auth, rbac, rate limit, sanitize. */
+  /** The chain, outermost first: audit, telemetry, auth, rbac, rate limit, sanitize, versioning. */
   use: Middleware[];
   /** Per-target options (rate limit, timeout, redaction, tags) for `harden(server, { policies })`. */
   policies: PolicyMap;
@@ -50,6 +51,7 @@ export interface PolicyPipeline {
     authorization: Middleware;
     rateLimit?: Middleware;
     sanitize?: Middleware;
+    versioning?: Middleware;
   };
   /** Circuit-breaker settings for downstream calls, for the code that makes them. */
   circuitBreakers: NonNullable<EffectivePolicy['circuitBreakers']>;
@@ -88,7 +90,15 @@ function targetPolicy(target: PolicyTarget): TargetPolicy {
   return policy;
 }
 
-/** The rbac options a policy describes; {@link fromPolicy} and {@link explain} both use it. */
+/**
+ * The rbac options a policy describes; {@link fromPolicy} and `explain` both use it.
+ *
+ * @example
+ * ```ts
+ * import { rbac } from '@mcp-harden/rbac';
+ * const authorize = rbac(rbacOptionsOf(policy.effective));
+ * ```
+ */
 export function rbacOptionsOf(policy: EffectivePolicy): RbacOptions {
   const rules = (kind: (typeof KINDS)[number]) => {
     const out: Record<string, RuleData> = {};
@@ -106,6 +116,37 @@ export function rbacOptionsOf(policy: EffectivePolicy): RbacOptions {
     ...(authz.scopeHierarchy ? { scopeHierarchy: authz.scopeHierarchy } : {}),
     ...(authz.revealRequiredScopes !== undefined ? { revealRequiredScopes: authz.revealRequiredScopes } : {}),
   };
+}
+
+/**
+ * The `versioning()` tool options a policy describes: tools with a `version`, grouped by bare name
+ * (`search.v1.0.0` is version 1.0.0 of `search`), with their deprecation. `undefined` when no tool
+ * has a version.
+ *
+ * @example
+ * ```ts
+ * versioningToolsOf(policy.effective);
+ * // { search: { versions: { '1.0.0': { deprecated: { sunset: '2027-06-30', replacement: 'search' } }, '2.0.0': {} } } }
+ * ```
+ */
+export function versioningToolsOf(policy: EffectivePolicy): VersioningOptions['tools'] | undefined {
+  const tools: VersioningOptions['tools'] = {};
+  for (const [name, target] of Object.entries(policy.tools ?? {})) {
+    if (target.version === undefined) continue;
+    const bare = parseVersionedName(name)?.name ?? name;
+    const entry = (tools[bare] ??= { versions: {} });
+    const d = target.deprecation;
+    entry.versions[target.version] = d
+      ? {
+          deprecated: {
+            ...(d.sunset ? { sunset: d.sunset } : {}),
+            ...(d.replacement ? { replacement: d.replacement } : {}),
+            ...(d.notice ? { notice: d.notice } : {}),
+          },
+        }
+      : {};
+  }
+  return Object.keys(tools).length > 0 ? tools : undefined;
 }
 
 function authenticationOf(policy: EffectivePolicy, options: FromPolicyOptions): Middleware | undefined {
@@ -245,6 +286,14 @@ export function fromPolicy(policy: LoadedPolicy, options: FromPolicyOptions = {}
     parts.sanitize = sanitize(so);
   }
 
+  const versionedTools = versioningToolsOf(p);
+  if (versionedTools) {
+    parts.versioning = versioning({
+      tools: versionedTools,
+      ...(options.clock ? { now: options.clock } : {}),
+    });
+  }
+
   const policies: PolicyMap = {};
   for (const kind of KINDS) {
     const entries = Object.entries(p[kind] ?? {});
@@ -258,6 +307,7 @@ export function fromPolicy(policy: LoadedPolicy, options: FromPolicyOptions = {}
     parts.authorization,
     parts.rateLimit,
     parts.sanitize,
+    parts.versioning,
   ].filter((m): m is Middleware => m !== undefined);
   return {
     use,

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { rbac } from '@mcp-harden/rbac';
+import { parseVersionedName, versioning } from '@mcp-harden/versioning';
 import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, PolicyError, type PolicyIssue } from './errors.js';
-import { rbacOptionsOf } from './from-policy.js';
+import { rbacOptionsOf, versioningToolsOf } from './from-policy.js';
 import { effectivePolicySchema, type PolicyDocument, policySchema, SECRET_REFERENCE } from './schema.js';
 import { findSecret } from './secrets.js';
 
@@ -269,6 +270,21 @@ function semanticIssues(
       }
     }
     if (out.length === before) at(['authorization'], (whole as Error).message.replace(/^rbac: /, ''));
+  }
+  for (const [name, target] of Object.entries(policy.tools ?? {})) {
+    const pinned = parseVersionedName(name);
+    if (target.deprecation && target.version === undefined) {
+      at(['tools', name, 'deprecation'], 'a deprecation needs the version it applies to (version: x.y.z)');
+    }
+    if (pinned && target.version !== undefined && pinned.version !== target.version) {
+      at(['tools', name, 'version'], `must be ${pinned.version}, the version in the tool name`);
+    }
+  }
+  try {
+    const tools = versioningToolsOf(policy);
+    if (tools) versioning({ tools });
+  } catch (err) {
+    at(['tools'], (err as Error).message.replace(/^versioning: /, ''));
   }
   const bearer = policy.authentication?.bearer;
   if (bearer && (bearer.jwksUrl === undefined) === (bearer.keysFile === undefined)) {

@@ -126,4 +126,49 @@ telemetry: { enabled: true }
     expect(spans).toContain('tools/call debug.env');
     await tracerProvider.shutdown();
   });
+
+  it('maps tool versions and deprecation to versioning(): sunset refused, latest served with its version', async () => {
+    const text = `version: 1
+server: { name: notes, version: 1.0.0, owner: team }
+tools:
+  notes.search: { rule: allow, version: 2.0.0 }
+  notes.search.v1.0.0:
+    rule: allow
+    version: 1.0.0
+    deprecation: { sunset: 2020-01-01, replacement: notes.search }
+`;
+    const policy = parsePolicy(text);
+    const pipeline = fromPolicy(policy, {
+      authentication: staticPrincipal({ subject: 'rita', scopes: [], roles: [] }),
+    });
+    expect(pipeline.use.map((m) => m.middlewareName)).toEqual(['auth', 'rbac', 'versioning']);
+    const hardened = buildNotes(pipeline);
+    hardened.server.registerTool('notes.search.v1.0.0', { description: 'old search' }, async () => ({
+      content: [{ type: 'text', text: 'old' }],
+    }));
+    const conn = await connectInMemory(hardened);
+    try {
+      const latest = await conn.client.callTool({ name: 'notes.search', arguments: { query: 'q' } });
+      expect(latest._meta).toMatchObject({ 'mcp-harden/version': '2.0.0' });
+      await expect(
+        conn.client.callTool({ name: 'notes.search.v1.0.0', arguments: {} }),
+      ).rejects.toMatchObject({
+        data: { code: 'ERR_TOOL_SUNSET', replacement: 'notes.search' },
+      });
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('refuses a deprecation without a version and a version that contradicts the tool name', () => {
+    const text = `version: 1
+server: { name: notes, version: 1.0.0, owner: team }
+tools:
+  a: { rule: allow, deprecation: { sunset: 2027-01-01 } }
+  b.v1.0.0: { rule: allow, version: 1.2.0 }
+`;
+    expect(() => parsePolicy(text, { filename: 'p.yaml' })).toThrow(
+      /p\.yaml:4:\d+: tools\.a\.deprecation: a deprecation needs the version[\s\S]*tools\["b\.v1\.0\.0"\]\.version: must be 1\.0\.0/,
+    );
+  });
 });
