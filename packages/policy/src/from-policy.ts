@@ -134,7 +134,8 @@ export function versioningToolsOf(policy: EffectivePolicy): VersioningOptions['t
   for (const [name, target] of Object.entries(policy.tools ?? {})) {
     if (target.version === undefined) continue;
     const bare = parseVersionedName(name)?.name ?? name;
-    const entry = (tools[bare] ??= { versions: {} });
+    tools[bare] ??= { versions: {} };
+    const entry = tools[bare];
     const d = target.deprecation;
     entry.versions[target.version] = d
       ? {
