@@ -1,4 +1,10 @@
-import { errorCodeOf, type HardenContext, isHardenError, type McpResult } from '@mcp-harden/core';
+import {
+  type EarlyRefusal,
+  errorCodeOf,
+  type HardenContext,
+  isHardenError,
+  type McpResult,
+} from '@mcp-harden/core';
 import {
   AUDIT_SCHEMA_VERSION,
   type AuditAuthorization,
@@ -199,4 +205,26 @@ export function buildEvent(ctx: HardenContext, o: Observation): AuditEvent {
   const deprecation = readDeprecation(state.deprecation);
   if (deprecation) event.deprecation = deprecation;
   return event;
+}
+
+/** Builds the v1 event for a request refused before the chain ran (HTTP edge, adapter params check). */
+export function buildEarlyRefusalEvent(refusal: EarlyRefusal, id: string, time: Date): AuditEvent {
+  return {
+    schemaVersion: AUDIT_SCHEMA_VERSION,
+    id,
+    time: time.toISOString(),
+    method: cap(refusal.method) ?? 'unknown',
+    target: null,
+    targetKind: null,
+    principal: null,
+    decision: { result: 'denied', by: refusal.source, code: refusal.error.code },
+    outcome: { status: 'error', code: refusal.error.code },
+    latencyMs: 0,
+    argumentsDigest: null,
+    sessionId: cap(refusal.sessionId) ?? null,
+    requestId: cap(refusal.requestId) ?? null,
+    traceId: null,
+    spanId: null,
+    transport: refusal.request.transport,
+  };
 }

@@ -8,8 +8,8 @@ import {
 } from '@mcp-harden/core';
 import { argumentsDigest } from './canonical.js';
 import { SinkChannel } from './dispatcher.js';
-import { buildEvent, DEFAULT_REDACT_KEYS, type Observation } from './event.js';
-import type { AuditSink, SinkStats } from './types.js';
+import { buildEarlyRefusalEvent, buildEvent, DEFAULT_REDACT_KEYS, type Observation } from './event.js';
+import type { AuditEvent, AuditSink, SinkStats } from './types.js';
 
 /**
  * Options of {@link audit}.
@@ -150,14 +150,16 @@ export function audit(options: AuditOptions): AuditMiddleware {
   const channels = sinks.map((sink) => new SinkChannel(sink, channelOptions));
   let closing: Promise<void> | undefined;
 
-  const record = (ctx: HardenContext, observation: Observation): void => {
+  const enqueue = (build: () => AuditEvent): void => {
     try {
-      const event = buildEvent(ctx, observation);
+      const event = build();
       for (const channel of channels) channel.enqueue(event);
     } catch (err) {
       channelOptions.onError(err);
     }
   };
+  const record = (ctx: HardenContext, observation: Observation): void =>
+    enqueue(() => buildEvent(ctx, observation));
 
   const middleware = defineMiddleware(
     'audit',
@@ -192,6 +194,9 @@ export function audit(options: AuditOptions): AuditMiddleware {
         return closing;
       },
       healthChecks: channels.map((c) => c.healthCheck()),
+      onEarlyRefusal(refusal) {
+        enqueue(() => buildEarlyRefusalEvent(refusal, randomUUID(), new Date()));
+      },
     },
   );
   return Object.assign(middleware, {

@@ -115,6 +115,7 @@ export interface AuditEvent {
   id: string;
   /** When the request entered the audit middleware, ISO 8601 UTC. */
   time: string;
+  /** The MCP method; for a request refused before the pipeline, its JSON-RPC method or `unknown`. */
   method: string;
   target: string | null;
   targetKind: 'tool' | 'resource' | 'prompt' | null;
@@ -135,7 +136,8 @@ export interface AuditEvent {
   rateLimit?: AuditRateLimit;
   deprecation?: AuditDeprecation;
   sessionId: string | null;
-  requestId: string | number;
+  /** `null` only for a request refused before its body was read (at the HTTP edge). */
+  requestId: string | number | null;
   traceId: string | null;
   spanId: string | null;
   /** `stdio`, `http`, `memory`, ... as the adapter reported it. */

@@ -15,7 +15,7 @@ import { type AuditEvent, argumentsDigest, audit, canonicalJson, redactArguments
 import { GatedSink, MemorySink, tempDir } from './helpers.js';
 
 /** Request ids still waiting in a sink's spill files (spill and replay), torn lines skipped. */
-function pending(dir: string, sink: string): (string | number)[] {
+function pending(dir: string, sink: string): (string | number | null)[] {
   return [`${sink}.replay.jsonl`, `${sink}.spill.jsonl`]
     .filter((f) => existsSync(join(dir, f)))
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
@@ -181,9 +181,17 @@ describe('audit()', () => {
     await list(createContext({ method: 'resources/read', params: { uri: 'notes://1' } }), async () => ({
       contents: [],
     }));
+    trail.onEarlyRefusal?.({
+      error: new HardenError('ERR_UNAUTHENTICATED'),
+      source: 'http',
+      method: undefined,
+      requestId: undefined,
+      sessionId: undefined,
+      request: { transport: 'http', headers: { authorization: 'Bearer leaked-token' } },
+    });
     await trail.flush();
     const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
-    expect(sink.events).toHaveLength(8);
+    expect(sink.events).toHaveLength(9);
     for (const event of sink.events) {
       const valid = validate(event);
       expect(validate.errors ?? [], JSON.stringify(event)).toEqual([]);
@@ -191,6 +199,42 @@ describe('audit()', () => {
     }
     // The schema is strict: an unexpected member or a raw token is rejected.
     expect(validate({ ...sink.events[0], authorization_header: 'Bearer x' })).toBe(false);
+  });
+
+  it('records a request refused before the chain ran (HTTP edge, adapter params check)', async () => {
+    const { sink, trail } = setup();
+    trail.onEarlyRefusal?.({
+      error: new HardenError('ERR_UNAUTHENTICATED'),
+      source: 'http',
+      method: undefined,
+      requestId: undefined,
+      sessionId: 's-1',
+      request: { transport: 'http', headers: { authorization: 'Bearer leaked-token' } },
+    });
+    trail.onEarlyRefusal?.({
+      error: new HardenError('ERR_INVALID_ARGUMENTS', 'arguments must be an object'),
+      source: 'sdk',
+      method: 'tools/call',
+      requestId: 7,
+      sessionId: undefined,
+      request: { transport: 'memory' },
+    });
+    await trail.flush();
+    expect(sink.events.map((e) => [e.method, e.requestId, e.decision, e.outcome])).toEqual([
+      [
+        'unknown',
+        null,
+        { result: 'denied', by: 'http', code: 'ERR_UNAUTHENTICATED' },
+        { status: 'error', code: 'ERR_UNAUTHENTICATED' },
+      ],
+      [
+        'tools/call',
+        7,
+        { result: 'denied', by: 'sdk', code: 'ERR_INVALID_ARGUMENTS' },
+        { status: 'error', code: 'ERR_INVALID_ARGUMENTS' },
+      ],
+    ]);
+    expect(JSON.stringify(sink.events)).not.toContain('leaked-token');
   });
 
   it('records neither credentials nor raw argument values by default', async () => {

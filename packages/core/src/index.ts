@@ -23,12 +23,13 @@ export {
 } from './errors.js';
 export type {
   ComposedMiddleware,
+  EarlyRefusal,
   HealthCheck,
   Middleware,
   MiddlewareHooks,
   Next,
 } from './middleware.js';
-export { closeAll, compose, defineMiddleware } from './middleware.js';
+export { closeAll, compose, defineMiddleware, reportEarlyRefusal } from './middleware.js';
 export type {
   CallToolResult,
   ContentBlock,

@@ -1,4 +1,4 @@
-import type { HardenContext } from './context.js';
+import type { HardenContext, RequestInfo } from './context.js';
 import { HardenError, isHardenError } from './errors.js';
 import type { McpResult } from './protocol.js';
 
@@ -11,6 +11,22 @@ export interface HealthCheck {
   readonly name: string;
   /** Resolves when healthy, rejects (or times out via `signal`) when not. */
   check(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * A request refused before the middleware chain could run: at the HTTP edge (authentication, body
+ * size, concurrency) or by the adapter's own params check. Hosts report it to every middleware
+ * with {@link reportEarlyRefusal}, so audit and telemetry miss no refusal.
+ */
+export interface EarlyRefusal {
+  readonly error: HardenError;
+  /** Who refused: `http` (the HTTP host) or `sdk` (the adapter). */
+  readonly source: string;
+  /** JSON-RPC method, when the request was read that far. */
+  readonly method: string | undefined;
+  readonly requestId: string | number | undefined;
+  readonly sessionId: string | undefined;
+  readonly request: RequestInfo;
 }
 
 /**
@@ -36,12 +52,15 @@ export interface Middleware {
   close?(): Promise<void>;
   /** Checks that `/ready` runs. */
   readonly healthChecks?: readonly HealthCheck[];
+  /** Told about requests refused before the chain ran (see {@link EarlyRefusal}). Must not throw. */
+  onEarlyRefusal?(refusal: EarlyRefusal): void;
 }
 
 /** Lifecycle parts of a middleware; see {@link defineMiddleware}. */
 export interface MiddlewareHooks {
   close?(): Promise<void>;
   healthChecks?: readonly HealthCheck[];
+  onEarlyRefusal?(refusal: EarlyRefusal): void;
 }
 
 /**
@@ -130,5 +149,32 @@ export async function closeAll(middleware: readonly Middleware[]): Promise<void>
       failures.map((f) => f.reason),
       'closing middleware failed',
     );
+  }
+}
+
+/**
+ * Tells every middleware that has `onEarlyRefusal` about a request refused before the chain ran.
+ * A failing observer never stops the others or the refusal itself.
+ *
+ * @example
+ * ```ts
+ * reportEarlyRefusal(hardened.middleware, {
+ *   error: new HardenError('ERR_UNAUTHENTICATED'),
+ *   source: 'http',
+ *   method: undefined,
+ *   requestId: undefined,
+ *   sessionId: undefined,
+ *   request: { transport: 'http', headers: req.headers },
+ * });
+ * ```
+ */
+export function reportEarlyRefusal(middleware: Iterable<Middleware>, refusal: EarlyRefusal): void {
+  for (const m of middleware) {
+    if (!m.onEarlyRefusal) continue;
+    try {
+      m.onEarlyRefusal(refusal);
+    } catch {
+      // observers are best effort: the refusal stands either way
+    }
   }
 }

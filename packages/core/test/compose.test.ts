@@ -6,6 +6,7 @@ import {
   defineMiddleware,
   HardenError,
   type Middleware,
+  reportEarlyRefusal,
 } from '../src/index.js';
 
 const ctx = () => createContext({ method: 'tools/call', params: { name: 'echo', arguments: { a: 1 } } });
@@ -101,5 +102,30 @@ describe('closeAll', () => {
     const c = defineMiddleware('c', async (_c, n) => n(), { close: async () => void closed.push('c') });
     await expect(closeAll([a, b, c])).rejects.toBeInstanceOf(AggregateError);
     expect(closed).toEqual(['c', 'b', 'a']);
+  });
+});
+
+describe('reportEarlyRefusal', () => {
+  it('tells every observer, even when one throws', () => {
+    const seen: string[] = [];
+    const refusal = {
+      error: new HardenError('ERR_UNAUTHENTICATED'),
+      source: 'http',
+      method: undefined,
+      requestId: undefined,
+      sessionId: undefined,
+      request: { transport: 'http' },
+    };
+    const a = defineMiddleware('a', async (_c, n) => n(), {
+      onEarlyRefusal: () => {
+        throw new Error('broken observer');
+      },
+    });
+    const b = defineMiddleware('b', async (_c, n) => n(), {
+      onEarlyRefusal: (r) => void seen.push(`${r.source}:${r.error.code}`),
+    });
+    const plain: Middleware = async (_c, n) => n();
+    reportEarlyRefusal([a, plain, b], refusal);
+    expect(seen).toEqual(['http:ERR_UNAUTHENTICATED']);
   });
 });

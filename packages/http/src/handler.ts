@@ -8,6 +8,7 @@ import {
   isHardenError,
   type Middleware,
   type Principal,
+  reportEarlyRefusal,
 } from '@mcp-harden/core';
 import type { HardenedSendOptions, HardenedServer } from '@mcp-harden/sdk';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
@@ -399,6 +400,19 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     return {};
   }
 
+  /** Refusals at the edge never reach the chain: tell its middleware (audit, telemetry) anyway. */
+  function reportEdgeRefusal(req: IncomingMessage, error: HardenError): void {
+    const session = headerOf(req, 'mcp-session-id');
+    reportEarlyRefusal(middleware, {
+      error,
+      source: 'http',
+      method: undefined,
+      requestId: undefined,
+      sessionId: session,
+      request: { transport: 'http', headers: plainHeaders(req), remoteAddress: req.socket.remoteAddress },
+    });
+  }
+
   function refuseWith(res: ServerResponse, error: unknown, base: Record<string, string>): void {
     if (isHardenError(error)) {
       writeRefusal(res, error as HardenError, { ...base, ...challenge(error as HardenError) });
@@ -585,6 +599,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     }
     const counted = req.method !== 'GET';
     if (counted && active >= maxConcurrent) {
+      reportEdgeRefusal(req, new HardenError('ERR_UNAVAILABLE', 'Too many concurrent requests'));
       refuse(res, 'ERR_UNAVAILABLE', 'Too many concurrent requests', { ...base, 'retry-after': '1' });
       return;
     }
@@ -602,6 +617,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
       try {
         authInfo = await authenticate(req);
       } catch (err) {
+        if (isHardenError(err)) reportEdgeRefusal(req, err as HardenError);
         refuseWith(res, err, base);
         return;
       }
@@ -621,6 +637,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
         const read = await readBody(req, maxBody);
         if (!read.ok) {
           if (read.reason === 'too-large') {
+            reportEdgeRefusal(req, new HardenError('ERR_PAYLOAD_TOO_LARGE'));
             refuse(res, 'ERR_PAYLOAD_TOO_LARGE', `Request body exceeds ${maxBody} bytes`, {
               ...base,
               connection: 'close',

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { isHardenError, type Principal } from '@mcp-harden/core';
+import { defineMiddleware, type EarlyRefusal, isHardenError, type Principal } from '@mcp-harden/core';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
@@ -82,6 +82,22 @@ describe('serve()', () => {
       expect(await client.callTool({ name: 'echo', arguments: { text: 'again' } })).toMatchObject({
         content: [{ type: 'text', text: 'again' }],
       });
+    });
+
+    it('reports an edge refusal to the middleware, which never sees the request', async () => {
+      const seen: EarlyRefusal[] = [];
+      const observer = defineMiddleware('observer', async (_ctx, next) => next(), {
+        onEarlyRefusal: (refusal) => void seen.push(refusal),
+      });
+      const served = await start({
+        mode,
+        createServer: () => buildServer([observer, refusals]),
+        authenticate: async () => undefined,
+      });
+      expect((await post(served.url, INIT, { authorization: 'Bearer nope' })).status).toBe(401);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({ source: 'http', error: { code: 'ERR_UNAUTHENTICATED' } });
+      expect(seen[0]!.request.remoteAddress).toMatch(/127\.0\.0\.1$/);
     });
 
     it('passes the edge principal to the pipeline and the handler as authInfo', async () => {

@@ -10,6 +10,7 @@ import {
   type McpResult,
   type Middleware,
   type PolicyLookup,
+  reportEarlyRefusal,
   toJsonRpcError,
 } from '@mcp-harden/core';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -161,12 +162,16 @@ export class HardenedTransport implements Transport {
     let ctx: HardenContext | undefined;
     let outcome: McpResult | unknown;
     let failed = false;
+    const headers = extra?.requestInfo?.headers as Record<string, string | string[] | undefined> | undefined;
+    // Not part of the SDK's RequestInfo: HTTP hosts that know the peer add it (`@mcp-harden/http` does).
+    const peer = (extra?.requestInfo as { remoteAddress?: unknown } | undefined)?.remoteAddress;
+    const requestInfo = {
+      transport: headers ? 'http' : (this.#options.kind ?? 'unknown'),
+      headers,
+      remoteAddress: typeof peer === 'string' ? peer : undefined,
+      authInfo: extra?.authInfo,
+    };
     try {
-      const headers = extra?.requestInfo?.headers as
-        | Record<string, string | string[] | undefined>
-        | undefined;
-      // Not part of the SDK's RequestInfo: HTTP hosts that know the peer add it (`@mcp-harden/http` does).
-      const peer = (extra?.requestInfo as { remoteAddress?: unknown } | undefined)?.remoteAddress;
       const params = request.params;
       if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
         throw new HardenError('ERR_INVALID_PARAMS', 'params must be an object');
@@ -179,12 +184,7 @@ export class HardenedTransport implements Transport {
         protocolVersion: headerValue(headers, 'mcp-protocol-version') ?? this.#protocolVersion,
         signal: pending.controller.signal,
         lookupPolicy: this.#options.lookupPolicy,
-        request: {
-          transport: headers ? 'http' : (this.#options.kind ?? 'unknown'),
-          headers,
-          remoteAddress: typeof peer === 'string' ? peer : undefined,
-          authInfo: extra?.authInfo,
-        },
+        request: requestInfo,
       });
       const current = ctx;
       outcome = await this.#chain(current, () => this.#forward(request, current, pending, extra));
@@ -194,7 +194,17 @@ export class HardenedTransport implements Transport {
     } catch (err) {
       failed = true;
       outcome = err;
-      if (!(err instanceof HardenError || err instanceof JsonRpcError) && !pending.cancelled) {
+      if (ctx === undefined && isHardenError(err)) {
+        // Refused by the params check before the chain ran: audit and telemetry still hear of it.
+        reportEarlyRefusal(this.#options.use, {
+          error: err,
+          source: 'sdk',
+          method: request.method,
+          requestId: id,
+          sessionId: this.#inner.sessionId,
+          request: requestInfo,
+        });
+      } else if (!(err instanceof HardenError || err instanceof JsonRpcError) && !pending.cancelled) {
         (this.#options.onError ?? defaultOnError)(err, ctx);
       }
     } finally {

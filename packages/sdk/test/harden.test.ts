@@ -1,4 +1,10 @@
-import { HardenError, type Middleware, type TargetPolicy } from '@mcp-harden/core';
+import {
+  defineMiddleware,
+  type EarlyRefusal,
+  HardenError,
+  type Middleware,
+  type TargetPolicy,
+} from '@mcp-harden/core';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -209,6 +215,28 @@ describe.each(modes)('harden() over %s', (mode) => {
     expect((await client.callTool({ name: 'echo', arguments: { text: 'still here' } })).content).toEqual([
       { type: 'text', text: 'still here' },
     ]);
+  });
+
+  it('reports a request refused by the params check to the middleware that observe early refusals', async () => {
+    const seen: EarlyRefusal[] = [];
+    const observer = defineMiddleware('observer', async (_ctx, next) => next(), {
+      onEarlyRefusal: (refusal) => void seen.push(refusal),
+    });
+    const { client } = await start([observer]);
+    const { CallToolResultSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    await client
+      .request(
+        { method: 'tools/call', params: { name: 'echo', arguments: 'not an object' } },
+        CallToolResultSchema,
+      )
+      .catch(() => {});
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({
+      source: 'sdk',
+      method: 'tools/call',
+      error: { code: 'ERR_INVALID_ARGUMENTS' },
+    });
+    expect(seen[0]!.request.transport).toBe(mode === 'memory' ? 'memory' : 'http');
   });
 
   it('hides the detail of an unexpected middleware failure', async () => {

@@ -1,8 +1,10 @@
 import {
   type CallToolResult,
   defineMiddleware,
+  type EarlyRefusal,
   type HardenContext,
   isHardenError,
+  isHardenedMethod,
   type JsonObject,
   type McpResult,
   type Middleware,
@@ -512,5 +514,19 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
     }
   }
 
-  return Object.assign(middleware, { recordSessionEnd, startSession });
+  /** A request refused before the chain ran (HTTP edge, adapter params check) still counts as a refusal. */
+  function onEarlyRefusal(refusal: EarlyRefusal): void {
+    const active = currentInstruments();
+    if (active === undefined || refusal.error.code === 'ERR_CANCELLED') return;
+    const attributes: Attributes = {
+      [ATTR.errorCode]: refusal.error.code,
+      [ATTR.refusalSource]: refusal.source,
+    };
+    // Only a known method name: the client chooses this string, and metric attributes must stay bounded.
+    if (refusal.method !== undefined && isHardenedMethod(refusal.method))
+      attributes[ATTR.methodName] = refusal.method;
+    active.refusals.add(1, attributes);
+  }
+
+  return Object.assign(middleware, { recordSessionEnd, startSession, onEarlyRefusal });
 }

@@ -402,6 +402,42 @@ describe('telemetry metrics', () => {
     expect(points[0]?.value.buckets.boundaries).toEqual([...DURATION_BUCKETS]);
   });
 
+  it('counts a refusal made before the chain ran, with a bounded method attribute', async () => {
+    const middleware = tm();
+    const refusal = {
+      source: 'http',
+      requestId: undefined,
+      sessionId: 'session-should-not-appear',
+      request: { transport: 'http' },
+    };
+    middleware.onEarlyRefusal?.({
+      ...refusal,
+      error: new HardenError('ERR_UNAUTHENTICATED'),
+      method: undefined,
+    });
+    middleware.onEarlyRefusal?.({
+      ...refusal,
+      error: new HardenError('ERR_INVALID_PARAMS'),
+      method: 'x'.repeat(300),
+    });
+    middleware.onEarlyRefusal?.({
+      ...refusal,
+      error: new HardenError('ERR_INVALID_ARGUMENTS'),
+      method: 'tools/call',
+    });
+    const points = await otel.counterPoints(METRIC_NAMES.refusals);
+    expect(points.map((p) => p.attributes)).toEqual([
+      { 'error.code': 'ERR_UNAUTHENTICATED', 'mcp_harden.refusal.source': 'http' },
+      { 'error.code': 'ERR_INVALID_PARAMS', 'mcp_harden.refusal.source': 'http' },
+      {
+        'error.code': 'ERR_INVALID_ARGUMENTS',
+        'mcp_harden.refusal.source': 'http',
+        'mcp.method.name': 'tools/call',
+      },
+    ]);
+    expect(JSON.stringify(points)).not.toContain('session-should-not-appear');
+  });
+
   it('does not count a client cancellation as a refusal', async () => {
     const chain = compose([tm()]);
     const ctx = createContext({ method: 'tools/call', params: { name: 'echo', arguments: {} } });
