@@ -243,6 +243,8 @@ async function main(): Promise<void> {
     }
     console.log(`${profile}: ${n} calls, ${(((performance.now() - t0) / n) * 1000).toFixed(2)} µs mean`);
     await stack.close();
+    await enqueueOnly.close();
+    rmSync(spill, { recursive: true, force: true });
     return;
   }
 
