@@ -231,7 +231,7 @@ describe('rules', () => {
       { method: 'resources/templates/list', lookupPolicy },
       { resourceTemplates: [{ uriTemplate: 'notes://{tenant}/{id}', name: 'note' }] },
     );
-    expect((templates.result?.resourceTemplates as unknown[]).length).toBe(1);
+    expect((templates.result!.resourceTemplates as unknown[]).length).toBe(1);
     const resources = await run(
       {},
       { method: 'resources/list', lookupPolicy },
@@ -242,7 +242,7 @@ describe('rules', () => {
         ],
       },
     );
-    expect((resources.result?.resources as Array<{ uri: string }>).map((r) => r.uri)).toEqual([
+    expect((resources.result!.resources as Array<{ uri: string }>).map((r) => r.uri)).toEqual([
       'notes://acme/1',
     ]);
   });
