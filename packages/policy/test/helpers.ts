@@ -1,15 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Middleware } from '@mcp-harden/core';
 import { type HardenedServer, harden, type PolicyMap } from '@mcp-harden/sdk';
+import { hostMcpOverHttp } from '@mcp-harden/test-services';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { z } from 'zod';
 
@@ -111,49 +109,21 @@ export async function connectInMemory(hardened: HardenedServer<McpServer>) {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const raw = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
 /** Serves a fresh hardened server per request (stateless Streamable HTTP) on 127.0.0.1. */
 export async function hostHttp(make: () => HardenedServer<McpServer>) {
-  const http: HttpServer = createServer(async (req, res) => {
-    try {
-      const body = req.method === 'POST' ? await readBody(req) : undefined;
-      const hardened = make();
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      res.on('close', () => void hardened.server.close());
-      await hardened.connect(transport, { kind: 'http' });
-      await transport.handleRequest(req, res, body);
-    } catch {
-      if (!res.headersSent) res.writeHead(500).end();
-    }
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  const url = new URL(`http://127.0.0.1:${port}/mcp`);
+  const host = await hostMcpOverHttp({ mode: 'stateless', createServer: make });
   return {
-    url,
+    url: host.url,
     async connect(token: string) {
       const client = newClient();
       await client.connect(
-        new StreamableHTTPClientTransport(url, {
+        new StreamableHTTPClientTransport(host.url, {
           requestInit: { headers: { authorization: `Bearer ${token}` } },
         }),
       );
       return client;
     },
-    async close() {
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
+    close: () => host.close(),
   };
 }
 

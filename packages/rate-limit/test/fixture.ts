@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { defineMiddleware, type Middleware, type Principal } from '@mcp-harden/core';
 import { type HardenedServer, harden } from '@mcp-harden/sdk';
+import { hostMcpOverHttp, type McpHttpHost } from '@mcp-harden/test-services';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 
@@ -117,53 +114,11 @@ export function tally(outcomes: readonly string[]): Record<string, number> {
   return counts;
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-}
-
-export interface HttpHost {
-  url: URL;
-  close(): Promise<void>;
-}
+export type HttpHost = McpHttpHost<HardenedServer<McpServer>>;
 
 /** Hosts one hardened server per session over Streamable HTTP on 127.0.0.1 (stateful mode). */
-export async function hostHttp(makeServer: () => HardenedServer<McpServer>): Promise<HttpHost> {
-  const servers: HardenedServer<McpServer>[] = [];
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const http = createServer(async (req, res) => {
-    try {
-      const body = req.method === 'POST' ? await readJson(req) : undefined;
-      const sessionId = req.headers['mcp-session-id'];
-      let transport = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
-      if (!transport) {
-        const hardened = makeServer();
-        servers.push(hardened);
-        const created = new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (id) => {
-            sessions.set(id, created);
-          },
-        });
-        transport = created;
-        await hardened.connect(transport);
-      }
-      await transport.handleRequest(req, res, body);
-    } catch {
-      if (!res.headersSent) res.writeHead(400).end();
-    }
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: new URL(`http://127.0.0.1:${port}/mcp`),
-    async close() {
-      for (const s of servers) await s.server.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
+export function hostHttp(makeServer: () => HardenedServer<McpServer>): Promise<HttpHost> {
+  return hostMcpOverHttp({ mode: 'stateful', createServer: makeServer });
 }
 
 export async function connectHttp(host: HttpHost): Promise<Connected> {

@@ -1,11 +1,9 @@
-import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { defineMiddleware, type Middleware, type Principal } from '@mcp-harden/core';
 import { type HardenedServer, harden } from '@mcp-harden/sdk';
+import { hostMcpOverHttp, type McpHttpHost } from '@mcp-harden/test-services';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { all, allowAll, allowIf, requireScopes, requireTenant } from '../src/index.js';
 
@@ -132,46 +130,11 @@ export function buildServer(
   return hardened;
 }
 
-export interface HttpHost {
-  url: URL;
-  close(): Promise<void>;
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-}
+export type HttpHost = McpHttpHost<HardenedServer<McpServer>>;
 
 /** Hosts a fresh fixture server per HTTP request (stateless Streamable HTTP) on 127.0.0.1. */
-export async function hostHttp(makeServer: () => HardenedServer<McpServer>): Promise<HttpHost> {
-  const open = new Set<HardenedServer<McpServer>>();
-  const http: HttpServer = createServer(async (req, res) => {
-    try {
-      const body = req.method === 'POST' ? await readJson(req) : undefined;
-      const hardened = makeServer();
-      open.add(hardened);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      res.on('close', () => {
-        open.delete(hardened);
-        void hardened.server.close();
-      });
-      await hardened.connect(transport);
-      await transport.handleRequest(req, res, body);
-    } catch {
-      if (!res.headersSent) res.writeHead(400).end();
-    }
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: new URL(`http://127.0.0.1:${port}/mcp`),
-    async close() {
-      for (const s of open) await s.server.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
+export function hostHttp(makeServer: () => HardenedServer<McpServer>): Promise<HttpHost> {
+  return hostMcpOverHttp({ mode: 'stateless', createServer: makeServer });
 }
 
 /** An official SDK client that presents itself as `principal` (`<tenant>/<role>`), or as nobody. */

@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Middleware } from '@mcp-harden/core';
+import {
+  type Connection,
+  connectInMemory as connectMemory,
+  hostMcpOverHttp,
+  type McpHttpHost,
+} from '@mcp-harden/test-services';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { type HardenedServer, harden } from '../src/index.js';
 
@@ -91,91 +92,20 @@ function newClient(): Client {
   );
 }
 
-export interface Connected {
-  client: Client;
-  close(): Promise<void>;
+export type Connected = Connection;
+
+export function connectInMemory(hardened: HardenedServer<McpServer>): Promise<Connected> {
+  return connectMemory(hardened, newClient());
 }
 
-export async function connectInMemory(hardened: HardenedServer<McpServer>): Promise<Connected> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await hardened.connect(serverSide, { kind: 'memory' });
-  const client = newClient();
-  await client.connect(clientSide);
-  return {
-    client,
-    async close() {
-      await client.close();
-      await hardened.server.close();
-    },
-  };
-}
-
-export interface HttpHost {
-  url: URL;
-  /** Every hardened server created by the host (one per session, or one per request when stateless). */
-  servers: HardenedServer<McpServer>[];
-  close(): Promise<void>;
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
+export type HttpHost = McpHttpHost<HardenedServer<McpServer>>;
 
 /** Hosts fixture servers over Streamable HTTP on loopback, the way the SDK's own examples do. */
-export async function hostHttp(
+export function hostHttp(
   mode: 'stateful' | 'stateless',
   makeServer: () => HardenedServer<McpServer>,
 ): Promise<HttpHost> {
-  const servers: HardenedServer<McpServer>[] = [];
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const http: HttpServer = createServer(async (req, res) => {
-    try {
-      const body = req.method === 'POST' ? await readJson(req) : undefined;
-      if (mode === 'stateless') {
-        const hardened = makeServer();
-        servers.push(hardened);
-        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-        res.on('close', () => void hardened.server.close());
-        await hardened.connect(transport);
-        await transport.handleRequest(req, res, body);
-        return;
-      }
-      const sessionId = req.headers['mcp-session-id'];
-      let transport = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
-      if (!transport) {
-        const hardened = makeServer();
-        servers.push(hardened);
-        transport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (id) => {
-            sessions.set(id, transport!);
-          },
-        });
-        await hardened.connect(transport);
-      }
-      await transport.handleRequest(req, res, body);
-    } catch {
-      if (!res.headersSent) res.writeHead(500).end();
-    }
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: new URL(`http://127.0.0.1:${port}/mcp`),
-    servers,
-    async close() {
-      for (const s of servers) await s.server.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
+  return hostMcpOverHttp({ mode, createServer: makeServer });
 }
 
 export async function connectHttp(host: HttpHost): Promise<Connected> {

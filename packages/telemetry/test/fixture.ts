@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Middleware } from '@mcp-harden/core';
 import { type HardenedServer, harden } from '@mcp-harden/sdk';
+import {
+  type Connection,
+  connectInMemory as connectMemory,
+  hostMcpOverHttp,
+} from '@mcp-harden/test-services';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { context, propagation, type Span, type Tracer, trace } from '@opentelemetry/api';
 import { z } from 'zod';
 
@@ -68,34 +68,10 @@ export function newClient(): Client {
   return new Client({ name: 'telemetry-test', version: '1.0.0' });
 }
 
-export interface Connected {
-  client: Client;
-  close(): Promise<void>;
-}
+export type Connected = Connection;
 
-export async function connectInMemory(hardened: HardenedServer<McpServer>): Promise<Connected> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await hardened.connect(serverSide, { kind: 'memory' });
-  const client = newClient();
-  await client.connect(clientSide);
-  return {
-    client,
-    async close() {
-      await client.close();
-      await hardened.server.close();
-    },
-  };
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+export function connectInMemory(hardened: HardenedServer<McpServer>): Promise<Connected> {
+  return connectMemory(hardened, newClient());
 }
 
 export interface HttpHost {
@@ -113,52 +89,19 @@ export async function hostHttp(
   makeServer: () => HardenedServer<McpServer>,
   httpTracer?: Tracer,
 ): Promise<HttpHost> {
-  const servers: HardenedServer<McpServer>[] = [];
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
   const httpSpans: HttpHost['httpSpans'] = [];
-  const handle = async (req: IncomingMessage, res: import('node:http').ServerResponse) => {
-    const body = req.method === 'POST' ? await readJson(req) : undefined;
-    const sessionId = req.headers['mcp-session-id'];
-    let transport = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
-    if (!transport) {
-      const hardened = makeServer();
-      servers.push(hardened);
-      const created = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          sessions.set(id, created);
-        },
-      });
-      transport = created;
-      await hardened.connect(transport);
-    }
-    await transport.handleRequest(req, res, body);
-  };
-  const http: HttpServer = createServer((req, res) => {
-    const run = async () => {
-      try {
-        if (!httpTracer) return await handle(req, res);
-        const span = httpTracer.startSpan(`${req.method} /mcp`, { kind: 2 });
-        httpSpans.push({ traceId: span.spanContext().traceId, spanId: span.spanContext().spanId });
-        res.on('close', () => span.end());
-        await context.with(trace.setSpan(context.active(), span), () => handle(req, res));
-      } catch {
-        if (!res.headersSent) res.writeHead(500).end();
-      }
-    };
-    void run();
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: new URL(`http://127.0.0.1:${port}/mcp`),
-    httpSpans,
-    async close() {
-      for (const s of servers) await s.server.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+  const host = await hostMcpOverHttp({
+    mode: 'stateful',
+    createServer: makeServer,
+    around: async (req, res, handle) => {
+      if (!httpTracer) return handle();
+      const span = httpTracer.startSpan(`${req.method} /mcp`, { kind: 2 });
+      httpSpans.push({ traceId: span.spanContext().traceId, spanId: span.spanContext().spanId });
+      res.on('close', () => span.end());
+      await context.with(trace.setSpan(context.active(), span), handle);
     },
-  };
+  });
+  return { url: host.url, httpSpans, close: () => host.close() };
 }
 
 export async function connectHttp(host: HttpHost, headers: Record<string, string> = {}): Promise<Connected> {

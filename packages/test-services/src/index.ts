@@ -175,3 +175,6 @@ export async function startPostgres(): Promise<PostgresService> {
     },
   };
 }
+
+export type { Connection, HostableServer, McpHttpHost, McpHttpHostOptions } from './mcp.js';
+export { connectInMemory, hostMcpOverHttp, readJsonBody } from './mcp.js';
