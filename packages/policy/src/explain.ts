@@ -1,3 +1,4 @@
+import { type ClaimMapping, principalFromClaims } from '@mcp-harden/auth';
 import {
   createContext,
   type HardenedMethod,
@@ -177,16 +178,14 @@ export async function explain(
   return out;
 }
 
-/** Claim names of a policy's bearer section, with the defaults of `@mcp-harden/auth`. */
-function list(value: string | readonly string[] | undefined, fallback: string[]): readonly string[] {
-  return value === undefined ? fallback : typeof value === 'string' ? [value] : value;
-}
-
-function strings(value: unknown): string[] {
-  if (typeof value === 'string') return value.split(' ').filter((s) => s.length > 0);
-  if (Array.isArray(value)) return value.filter((s): s is string => typeof s === 'string' && s.length > 0);
-  return [];
-}
+/** A principal document (`{"subject","scopes","roles","tenant"}`) read as claims under these names. */
+const PRINCIPAL_DOCUMENT: ClaimMapping = {
+  subject: 'subject',
+  clientId: 'clientId',
+  scopes: 'scopes',
+  roles: 'roles',
+  tenant: 'tenant',
+};
 
 /**
  * Turns a claims document (a decoded token payload) into the principal `@mcp-harden/auth` would
@@ -203,27 +202,13 @@ export function principalFromClaimsFile(policy: LoadedPolicy, claims: JsonObject
   if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
     throw new TypeError('claims must be a JSON object');
   }
-  if (typeof claims.subject === 'string') {
-    return {
-      subject: claims.subject,
-      scopes: strings(claims.scopes),
-      roles: strings(claims.roles),
-      ...(typeof claims.tenant === 'string' ? { tenant: claims.tenant } : {}),
-      claims: {},
-    };
-  }
-  const mapping = policy.effective.authentication?.bearer?.claims ?? {};
-  const first = (names: readonly string[]) => {
-    for (const n of names) if (typeof claims[n] === 'string' && claims[n] !== '') return claims[n] as string;
-    return undefined;
-  };
-  const subject =
-    first(list(mapping.subject, ['sub'])) ?? first(list(mapping.clientId, ['client_id', 'azp', 'cid']));
-  if (subject === undefined) throw new TypeError('claims have no subject (sub)');
-  const scopes = new Set<string>();
-  for (const n of list(mapping.scopes, ['scope', 'scp'])) for (const s of strings(claims[n])) scopes.add(s);
-  const roles = new Set<string>();
-  for (const n of list(mapping.roles, ['roles'])) for (const r of strings(claims[n])) roles.add(r);
-  const tenant = first(list(mapping.tenant, ['tenant', 'tid']));
-  return { subject, scopes: [...scopes], roles: [...roles], ...(tenant ? { tenant } : {}), claims };
+  // The same mapping code as the running server's bearerAuth, so explain cannot drift from it.
+  const principal =
+    typeof claims.subject === 'string'
+      ? principalFromClaims(claims, PRINCIPAL_DOCUMENT, { authMethod: 'static' })
+      : principalFromClaims(claims, policy.effective.authentication?.bearer?.claims ?? {}, {
+          authMethod: 'jwt',
+        });
+  if (principal === undefined) throw new TypeError('claims have no subject (sub)');
+  return principal;
 }
