@@ -34,18 +34,26 @@ function write(value: unknown, seen: Set<object>): string {
   if (seen.has(obj)) throw new TypeError('canonicalJson: cyclic value');
   seen.add(obj);
   try {
-    if (Array.isArray(obj)) return `[${obj.map((item) => write(item, seen)).join(',')}]`;
+    if (Array.isArray(obj)) {
+      let out = '[';
+      for (let i = 0; i < obj.length; i++) out += i === 0 ? write(obj[i], seen) : `,${write(obj[i], seen)}`;
+      return `${out}]`;
+    }
     if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') {
       return write((obj as { toJSON: () => unknown }).toJSON(), seen);
     }
     const record = obj as Record<string, unknown>;
-    const parts: string[] = [];
-    for (const key of Object.keys(record).sort()) {
+    const keys = Object.keys(record);
+    // Default sort compares UTF-16 code units, the order the format specifies.
+    if (keys.length > 1) keys.sort();
+    let out = '{';
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       const member = record[key];
       if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-      parts.push(`${JSON.stringify(key)}:${write(member, seen)}`);
+      out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${write(member, seen)}`;
     }
-    return `{${parts.join(',')}}`;
+    return `${out}}`;
   } finally {
     seen.delete(obj);
   }

@@ -58,42 +58,37 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 const strings = (v: unknown): string[] | undefined =>
   Array.isArray(v) && v.every((s) => typeof s === 'string') ? [...(v as string[])] : undefined;
 
-function compact<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
-  return value;
-}
-
 function readAuthorization(value: unknown): AuditAuthorization | undefined {
   const a = obj(value);
   if (!a || typeof a.allowed !== 'boolean' || typeof a.rule !== 'string') return undefined;
-  return compact({
-    allowed: a.allowed,
-    rule: a.rule,
-    reason: str(a.reason),
-    requiredScopes: strings(a.requiredScopes),
-  });
+  const out: AuditAuthorization = { allowed: a.allowed, rule: a.rule };
+  const reason = str(a.reason);
+  if (reason !== undefined) out.reason = reason;
+  const requiredScopes = strings(a.requiredScopes);
+  if (requiredScopes !== undefined) out.requiredScopes = requiredScopes;
+  return out;
 }
 
 function readRateLimit(value: unknown): AuditRateLimit | undefined {
   const r = obj(value);
   if (!r || typeof r.level !== 'string' || typeof r.refused !== 'boolean') return undefined;
-  return compact({
-    level: r.level,
-    refused: r.refused,
-    remainingPoints: num(r.remainingPoints),
-    retryAfterMs: num(r.retryAfterMs),
-  });
+  const out: AuditRateLimit = { level: r.level, refused: r.refused };
+  const remainingPoints = num(r.remainingPoints);
+  if (remainingPoints !== undefined) out.remainingPoints = remainingPoints;
+  const retryAfterMs = num(r.retryAfterMs);
+  if (retryAfterMs !== undefined) out.retryAfterMs = retryAfterMs;
+  return out;
 }
 
 function readDeprecation(value: unknown): AuditDeprecation | undefined {
   const d = obj(value);
   if (!d || typeof d.tool !== 'string' || typeof d.version !== 'string') return undefined;
-  return compact({
-    tool: d.tool,
-    version: d.version,
-    sunset: str(d.sunset),
-    replacement: str(d.replacement),
-  });
+  const out: AuditDeprecation = { tool: d.tool, version: d.version };
+  const sunset = str(d.sunset);
+  if (sunset !== undefined) out.sunset = sunset;
+  const replacement = str(d.replacement);
+  if (replacement !== undefined) out.replacement = replacement;
+  return out;
 }
 
 function readRedactions(value: unknown): Record<string, number> | undefined {

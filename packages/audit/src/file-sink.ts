@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { canonicalJson } from './canonical.js';
-import { chainFiles, chainHash, GENESIS_HASH } from './chain.js';
+import { canonicalJson, sha256Hex } from './canonical.js';
+import { chainFiles, GENESIS_HASH } from './chain.js';
 import type { AuditEvent, AuditSink } from './types.js';
 
 /**
@@ -173,22 +173,28 @@ export function fileSink(options: FileSinkOptions): FileSink {
         if (lastHash === undefined) await recover();
         if (!fh) await openActive();
         let text = needsNewline ? '\n' : '';
+        let pending = text.length; // UTF-8 bytes of `text`, kept as it grows (not recounted per event)
         let ids: string[] = [];
         let hash = lastHash!;
         for (const event of events) {
           if (partial.has(event.id)) continue;
           const prevHash = hash;
-          hash = chainHash(prevHash, event);
-          const line = `${canonicalJson({ v: 1, prevHash, hash, event })}\n`;
+          // The event is serialized once and used for both the hash and the line. Both texts are
+          // exactly what chainHash / canonicalJson produce: keys sorted (event, hash, prevHash, v),
+          // and the hashes are lower-case hex, so JSON-quoting them is plain quoting.
+          const eventJson = canonicalJson(event);
+          hash = sha256Hex(`${prevHash}{"event":${eventJson},"prevHash":"${prevHash}","v":1}`);
+          const line = `{"event":${eventJson},"hash":"${hash}","prevHash":"${prevHash}","v":1}\n`;
           const bytes = Buffer.byteLength(line);
-          const pending = Buffer.byteLength(text);
           if (maxBytes !== undefined && size + pending + bytes > maxBytes && size + pending > 0) {
             if (ids.length > 0) await append(text, ids, prevHash);
             text = '';
+            pending = 0;
             ids = [];
             await rotateNow();
           }
           text += line;
+          pending += bytes;
           ids.push(event.id);
         }
         if (ids.length > 0) await append(text, ids, hash);

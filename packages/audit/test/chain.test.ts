@@ -6,6 +6,7 @@ import {
   type AuditEvent,
   audit,
   type ChainRecord,
+  canonicalJson,
   chainFiles,
   chainHash,
   fileSink,
@@ -63,6 +64,56 @@ describe('fileSink() and verifyChain()', () => {
     const report = await verifyChain([log]);
     expect(report).toMatchObject({ ok: true, records: 10, head: records[9]!.hash });
     expect(formatChainReport(report)).toMatch(/^OK: 10 records in 1 file, chain intact/);
+  });
+
+  it('writes every record as the canonical JSON of { v, prevHash, hash, event }, byte for byte', async () => {
+    const { log } = dir();
+    const sink = fileSink({ path: log, fsync: false });
+    const base = {
+      schemaVersion: 1,
+      time: '2026-01-01T00:00:00.000Z',
+      method: 'tools/call',
+      targetKind: 'tool',
+      principal: null,
+      decision: { result: 'allowed', by: null, code: null },
+      outcome: { status: 'ok', code: null },
+      latencyMs: 1.5,
+      argumentsDigest: null,
+      sessionId: null,
+      traceId: null,
+      spanId: null,
+      transport: 'memory',
+    };
+    // Keys out of order, escapes, astral and lone surrogates, nested arrays: the line must still
+    // be canonical, and rotation bookkeeping must count its UTF-8 bytes, not its UTF-16 length.
+    const events = [
+      {
+        ...base,
+        id: 'e1',
+        target: 'quote " back \\ nl \n',
+        requestId: 1,
+        arguments: { z: 1, a: [{ y: 'é', b: null }] },
+      },
+      {
+        ...base,
+        id: 'e2',
+        target: '\u{1F600} \ud800 \u2028',
+        requestId: 'r-2',
+        redactions: { email: 2, aws: 1 },
+      },
+      { ...base, id: 'e3', target: 'plain', requestId: 3 },
+    ] as unknown as AuditEvent[];
+    await sink.write(events);
+    await sink.close();
+    const written = lines(log);
+    expect(written).toHaveLength(3);
+    let prevHash = GENESIS_HASH;
+    written.forEach((line, i) => {
+      const hash = chainHash(prevHash, events[i]);
+      expect(line).toBe(canonicalJson({ v: 1, prevHash, hash, event: events[i] }));
+      prevHash = hash;
+    });
+    expect(statSync(log).size).toBe(Buffer.byteLength(`${written.join('\n')}\n`));
   });
 
   it('names an edited record: hash mismatch at its line', async () => {
