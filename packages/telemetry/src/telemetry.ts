@@ -202,6 +202,28 @@ function serialize(value: unknown, max: number): string | undefined {
   }
 }
 
+/**
+ * Writes the attributes shared by the span and the metrics into `out`, always in the same order:
+ * method, tool or prompt name (as given: the span's or the metric's bounded name), operation,
+ * protocol version, network transport and protocol.
+ */
+function commonAttributes(
+  out: Attributes,
+  ctx: HardenContext,
+  toolName: string | undefined,
+  promptName: string | undefined,
+): Attributes {
+  out[ATTR.methodName] = ctx.method;
+  if (ctx.targetKind === 'tool' && toolName !== undefined) out[ATTR.toolName] = toolName;
+  if (ctx.targetKind === 'prompt' && promptName !== undefined) out[ATTR.promptName] = promptName;
+  if (ctx.method === 'tools/call') out[ATTR.operationName] = 'execute_tool';
+  if (ctx.protocolVersion) out[ATTR.protocolVersion] = ctx.protocolVersion;
+  const transport = networkTransport(ctx.request.transport);
+  if (transport) out[ATTR.networkTransport] = transport;
+  if (ctx.request.transport === 'http') out[ATTR.networkProtocolName] = 'http';
+  return out;
+}
+
 function sameSpan(a: SpanContext, b: SpanContext): boolean {
   return a.traceId === b.traceId && a.spanId === b.spanId;
 }
@@ -360,16 +382,7 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
     const activeInstruments = currentInstruments();
     if (activeTracer === undefined && activeInstruments === undefined) return next();
 
-    const isTool = ctx.method === 'tools/call';
     const target = ctx.target === undefined ? undefined : cut(ctx.target, MAX_TARGET_LENGTH);
-    const common: Attributes = { [ATTR.methodName]: ctx.method };
-    if (ctx.targetKind === 'tool' && target !== undefined) common[ATTR.toolName] = target;
-    if (ctx.targetKind === 'prompt' && target !== undefined) common[ATTR.promptName] = target;
-    if (isTool) common[ATTR.operationName] = 'execute_tool';
-    if (ctx.protocolVersion) common[ATTR.protocolVersion] = ctx.protocolVersion;
-    const transport = networkTransport(ctx.request.transport);
-    if (transport) common[ATTR.networkTransport] = transport;
-    if (ctx.request.transport === 'http') common[ATTR.networkProtocolName] = 'http';
 
     let span: Span | undefined;
     let parent: Context | undefined;
@@ -377,13 +390,16 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
       try {
         const active = otelContext.active();
         parent = ctx.meta ? propagator.extract(active, ctx.meta, metaGetter) : active;
-        const links: Link[] = [];
+        let links: Link[] | undefined;
         const activeSpan = trace.getSpanContext(active);
         const parentSpan = trace.getSpanContext(parent);
         if (activeSpan && parentSpan && isSpanContextValid(activeSpan) && !sameSpan(activeSpan, parentSpan)) {
-          links.push({ context: activeSpan });
+          links = [{ context: activeSpan }];
         }
-        const spanAttributes: Attributes = { ...common, [ATTR.requestId]: String(ctx.requestId) };
+        // Written key by key into a fresh object (no spread), so every request's attribute
+        // objects share one hidden-class chain instead of going through object cloning.
+        const spanAttributes = commonAttributes({}, ctx, target, target);
+        spanAttributes[ATTR.requestId] = String(ctx.requestId);
         if (ctx.sessionId) spanAttributes[ATTR.sessionId] = ctx.sessionId;
         if (ctx.request.remoteAddress) spanAttributes[ATTR.clientAddress] = ctx.request.remoteAddress;
         if (recordUri && ctx.targetKind === 'resource' && ctx.target !== undefined) {
@@ -417,7 +433,7 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
       throw err;
     } finally {
       try {
-        finish(ctx, common, span, activeInstruments, failed, error, result);
+        finish(ctx, target, span, activeInstruments, failed, error, result);
       } catch {
         // Observability fails soft: a broken exporter or meter never changes the response.
       }
@@ -426,7 +442,7 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
 
   function finish(
     ctx: HardenContext,
-    common: Attributes,
+    target: string | undefined,
     span: Span | undefined,
     activeInstruments: Instruments | undefined,
     failed: boolean,
@@ -458,12 +474,11 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
     }
     if (!activeInstruments) return;
 
-    const attributes: Attributes = { ...common };
     const known = !failed && errorType === undefined;
-    const toolName = common[ATTR.toolName];
-    if (typeof toolName === 'string') attributes[ATTR.toolName] = metricTarget(ctx, toolName, known);
-    const promptName = common[ATTR.promptName];
-    if (typeof promptName === 'string') attributes[ATTR.promptName] = metricTarget(ctx, promptName, known);
+    // Metrics carry the bounded name (`_OTHER` past the limit), spans the name as called.
+    const named = target !== undefined && (ctx.targetKind === 'tool' || ctx.targetKind === 'prompt');
+    const metricName = named ? metricTarget(ctx, target, known) : undefined;
+    const attributes = commonAttributes({}, ctx, metricName, metricName);
     if (errorType !== undefined) attributes[ATTR.errorType] = errorType;
     if (failed && typeof errorType === 'string') attributes[ATTR.statusCode] = errorType;
     activeInstruments.operationDuration.record(seconds, attributes);
