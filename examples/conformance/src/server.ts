@@ -6,13 +6,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { audit, stdoutSink } from '@mcp-harden/audit';
+import { fileURLToPath } from 'node:url';
 import { defineMiddleware, type Middleware, type Principal } from '@mcp-harden/core';
 import { serve, timeout } from '@mcp-harden/http';
-import { rbac, requireRoles } from '@mcp-harden/rbac';
-import { sanitize } from '@mcp-harden/sanitize';
+import { fromPolicy, loadPolicy, type PolicyMap } from '@mcp-harden/policy';
 import { harden } from '@mcp-harden/sdk';
-import { telemetry } from '@mcp-harden/telemetry';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -98,50 +96,29 @@ function memoryEventStore(): EventStore {
   };
 }
 
-const TOOLS = [
-  'test_simple_text',
-  'test_image_content',
-  'test_audio_content',
-  'test_embedded_resource',
-  'test_multiple_content_types',
-  'test_tool_with_logging',
-  'test_tool_with_progress',
-  'test_error_handling',
-  'test_reconnection',
-  'test_sampling',
-  'test_elicitation',
-  'test_elicitation_sep1034_defaults',
-  'test_elicitation_sep1330_enums',
-  'json_schema_2020_12_tool',
-] as const;
-const PROMPTS = [
-  'test_simple_prompt',
-  'test_prompt_with_arguments',
-  'test_prompt_with_embedded_resource',
-  'test_prompt_with_image',
-];
-const RESOURCES = [
-  'test://static-text',
-  'test://static-binary',
-  'test://template/{id}/data',
-  'test://watched-resource',
-];
+/**
+ * The reviewed policy of this server, next to package.json (the same path from src/ and dist/):
+ * who may call what, redaction, time-outs, telemetry and audit.
+ */
+export const POLICY_FILE = fileURLToPath(new URL('../policy.yaml', import.meta.url));
 
-const tester = requireRoles('tester');
-const spillDir = mkdtempSync(join(tmpdir(), 'mcp-harden-conformance-audit-'));
+// The audit spill directory is per process, so the file names it by reference.
+const spillDir =
+  process.env.CONFORMANCE_AUDIT_SPILL_DIR || mkdtempSync(join(tmpdir(), 'mcp-harden-conformance-audit-'));
+const policy = await loadPolicy(POLICY_FILE, {
+  env: { ...process.env, CONFORMANCE_AUDIT_SPILL_DIR: spillDir },
+});
+// Code supplies only what a file cannot hold: the fixed development principal.
+const pipeline = fromPolicy(policy, { authentication: developmentPrincipal });
 
-/** The shared middleware chain, outermost first (built once; each session's server uses it). */
+/**
+ * The shared middleware chain, outermost first (built once; each session's server uses it):
+ * audit, telemetry, dev-principal, rbac and sanitize from the policy file, then the time-out of
+ * the file's `timeouts` and the raw-schema publisher, which are code.
+ */
 export const middleware: Middleware[] = [
-  audit({ sinks: [stdoutSink({ stream: process.stderr })], spillDir }),
-  telemetry(),
-  developmentPrincipal,
-  rbac({
-    tools: Object.fromEntries(TOOLS.map((t) => [t, tester])),
-    prompts: Object.fromEntries(PROMPTS.map((p) => [p, tester])),
-    resources: Object.fromEntries(RESOURCES.map((r) => [r, tester])),
-  }),
-  sanitize(),
-  timeout({ defaultMs: 30_000 }),
+  ...pipeline.use,
+  timeout(pipeline.timeouts ?? { defaultMs: 30_000 }),
   rawSchemas,
 ];
 
@@ -149,10 +126,23 @@ function text(value: string) {
   return { content: [{ type: 'text' as const, text: value }] };
 }
 
-/** One server per session; all share `middleware`. */
+/** One server per session; all share `middleware` and the policies declared by the file. */
 export function createServer() {
+  return buildServer(middleware, pipeline.policies);
+}
+
+/**
+ * The loaded policy file (see {@link POLICY_FILE}).
+ */
+export { policy };
+
+/**
+ * Builds the everything-server with `use` in front of every request and `policies` declared for
+ * its targets: {@link createServer} passes the policy's chain, `src/surface.ts` none.
+ */
+export function buildServer(use: readonly Middleware[], policies: PolicyMap) {
   const server = new McpServer(
-    { name: 'mcp-harden-conformance', version: '1.0.0' },
+    { name: policy.effective.server.name, version: policy.effective.server.version },
     {
       capabilities: {
         tools: { listChanged: true },
@@ -163,7 +153,7 @@ export function createServer() {
       },
     },
   );
-  const hardened = harden(server, { use: middleware });
+  const hardened = harden(server, { use: [...use], policies });
 
   server.registerTool('test_simple_text', { description: 'Returns simple text' }, async () =>
     text('This is a simple text response for testing.'),
