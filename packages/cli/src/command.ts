@@ -9,7 +9,7 @@
 export const EXIT_CODES = {
   /** The command did what was asked and found nothing wrong. */
   ok: 0,
-  /** A check ran and failed (for `check`: breaking or risky changes not accepted in the lock). */
+  /** A check ran and failed: `check` changes not accepted, `explain` denied, `token` refused, `audit verify` broken chain. */
   checkFailed: 1,
   /** Bad usage or input: unknown command or option, missing file, malformed lock or policy, a module that does not load. */
   usage: 2,
@@ -68,6 +68,11 @@ export interface CliCommand {
   /** Longer help text. */
   description?: string;
   options?: Record<string, CliOption>;
+  /**
+   * What exit codes 1 and 2 mean for this command, one line each (0 is always "ok"); shown in
+   * its `--help` and in the top-level help. A command without `1` never exits 1.
+   */
+  exitCodes?: { 1?: string; 2?: string };
   /** How many positionals the command takes. */
   positionals?: { min: number; max: number; names?: string[] };
   /** Runs the command and resolves with its exit code; throw {@link UsageError} for bad input. */
@@ -112,6 +117,11 @@ export function defineCommand(command: CliCommand): CliCommand {
   if (typeof command.run !== 'function') throw new TypeError(`defineCommand: ${command.name} needs run()`);
   if (typeof command.summary !== 'string' || typeof command.usage !== 'string') {
     throw new TypeError(`defineCommand: ${command.name} needs summary and usage`);
+  }
+  for (const [code, text] of Object.entries(command.exitCodes ?? {})) {
+    if ((code !== '1' && code !== '2') || typeof text !== 'string' || text === '') {
+      throw new TypeError(`defineCommand: ${command.name} exitCodes takes one line for 1 and 2`);
+    }
   }
   for (const reserved of ['help', 'json']) {
     if (command.options && reserved in command.options) {

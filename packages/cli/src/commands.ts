@@ -1,4 +1,5 @@
 import type { CliCommand } from './command.js';
+import { auditVerifyCommand } from './commands/audit.js';
 import { explainCommand, tokenCommand, validateCommand } from './commands/policy.js';
 import { checkCommand, lockCommand } from './commands/surface.js';
 
@@ -17,4 +18,5 @@ export const COMMANDS: readonly CliCommand[] = [
   validateCommand,
   explainCommand,
   tokenCommand,
+  auditVerifyCommand,
 ];

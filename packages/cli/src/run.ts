@@ -2,11 +2,20 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type CliCommand, type CliIo, EXIT_CODES, type ExitCode, UsageError } from './command.js';
 import { COMMANDS } from './commands.js';
 
-const EXIT_HELP = `Exit codes:
-  0  ok
-  1  check failed (breaking or risky changes not accepted, ...)
-  2  usage or input error (unknown option, missing or malformed file, module that does not load)
-`;
+const USAGE_ERROR = 'usage or input error (unknown command or option, missing or malformed file, ...)';
+
+function exitHelp(commands: readonly CliCommand[]): string {
+  const failing = commands.filter((c) => c.exitCodes?.[1]);
+  const width = Math.max(0, ...failing.map((c) => c.name.length));
+  return [
+    'Exit codes:',
+    '  0  ok',
+    '  1  check failed / denied / broken chain:',
+    ...failing.map((c) => `       ${c.name.padEnd(width)}  ${c.exitCodes![1]}`),
+    `  2  ${USAGE_ERROR}`,
+    '',
+  ].join('\n');
+}
 
 function topHelp(commands: readonly CliCommand[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -14,7 +23,8 @@ function topHelp(commands: readonly CliCommand[]): string {
     'Usage: mcp-harden <command> [options]\n\nCommands:\n' +
     commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n') +
     '\n\nGlobal options:\n  -h, --help  Show help (also after a command)\n  --json      Machine-readable output on stdout\n\n' +
-    EXIT_HELP
+    exitHelp(commands) +
+    '\nRun mcp-harden <command> --help for its usage, options and exit codes.\n'
   );
 }
 
@@ -29,7 +39,10 @@ function commandHelp(command: CliCommand): string {
   opts.push(['-h, --help', 'Show this help'], ['    --json', 'Print one JSON document on stdout']);
   const width = Math.max(...opts.map(([flag]) => flag!.length));
   for (const [flag, text] of opts) lines.push(`  ${flag!.padEnd(width)}  ${text}`);
-  return `${lines.join('\n')}\n\n${EXIT_HELP}`;
+  lines.push('', 'Exit codes:', '  0  ok');
+  if (command.exitCodes?.[1]) lines.push(`  1  ${command.exitCodes[1]}`);
+  lines.push(`  2  ${command.exitCodes?.[2] ?? USAGE_ERROR}`);
+  return `${lines.join('\n')}\n`;
 }
 
 function findCommand(

@@ -1,15 +1,33 @@
 import {
   explainCommand as explain,
+  type PolicyCommand,
   tokenCommand as token,
   validateCommand as validate,
 } from '@mcp-harden/policy';
-import { defineCommand } from '../command.js';
+import { type CliCommand, defineCommand } from '../command.js';
+
+/** The policy package ends each description with its own exit-code line; the CLI prints its own. */
+function withExitCodes(command: PolicyCommand, exitCodes: CliCommand['exitCodes']): CliCommand {
+  const description = command.description
+    ?.split('\n')
+    .filter((line) => !line.startsWith('Exit codes:'))
+    .join('\n');
+  return defineCommand({ ...command, ...(description ? { description } : {}), exitCodes });
+}
 
 /** `mcp-harden validate <policy>`: see `runValidate` in `@mcp-harden/policy`. */
-export const validateCommand = defineCommand(validate);
+export const validateCommand = withExitCodes(validate, {
+  2: 'invalid policy (each problem as file:line:column: field: message), missing file, bad option',
+});
 
 /** `mcp-harden explain <policy> --tool X --principal claims.json`: see `runExplain` in `@mcp-harden/policy`. */
-export const explainCommand = defineCommand(explain);
+export const explainCommand = withExitCodes(explain, {
+  1: 'denied: the call would be refused (the rule and the error code the client sees are printed)',
+  2: 'invalid input: malformed policy, principal or arguments file, missing file, bad option',
+});
 
 /** `mcp-harden token`: see `runToken` in `@mcp-harden/policy`. */
-export const tokenCommand = defineCommand(token);
+export const tokenCommand = withExitCodes(token, {
+  1: 'refused: NODE_ENV=production (production tokens come from an identity provider)',
+  2: 'invalid input: missing or unreadable key, bad option (alg, ttl, ...)',
+});

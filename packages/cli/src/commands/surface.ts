@@ -104,6 +104,9 @@ export const lockCommand = defineCommand({
     'SHA-256 fingerprints of each part (name, description, schemas, annotations, _meta) plus the canonical schemas.\n' +
     'When the lock already exists, the changes since it are printed. The new lock starts with an empty `accepted` list.\n' +
     'Module contract: export createServer() (or a default export) returning an McpServer, Server or HardenedServer.',
+  exitCodes: {
+    2: 'usage or input error: missing argument, bad option, a module that does not load, exports no server or does not answer within --timeout',
+  },
   positionals: { min: 1, max: 1, names: ['module'] },
   options: {
     out: {
@@ -172,6 +175,10 @@ export const checkCommand = defineCommand({
     '_meta text changed, even by invisible characters only; read-only tool now destructive; new tool without an\n' +
     "authorization rule) or compatible. Exits 1 when a breaking or risky change is not listed in the lock's\n" +
     '`accepted` array (ids as printed in the report).',
+  exitCodes: {
+    1: 'check failed: breaking or risky changes not accepted in the lock',
+    2: 'usage or input error: missing or malformed lock file (the message names the field), a module that does not load',
+  },
   positionals: { min: 1, max: 1, names: ['module'] },
   options: {
     lock: {
