@@ -322,14 +322,17 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
       if ('full' in taken) return refuse(ctx, taken.full.label, concurrencyRetryAfterMs);
       const release = taken.release;
       // Free the slot as soon as the call is cancelled or times out, even if the handler lingers.
-      ctx.signal.addEventListener('abort', release, { once: true });
+      // Without a concurrency cap there is no slot to free early, so no listener (it costs more
+      // than the rest of the gate).
+      const holdsSlot = slots.length > 0;
+      if (holdsSlot) ctx.signal.addEventListener('abort', release, { once: true });
       try {
         await consumeAll(ctx, checksFor(ctx, policy), cost);
         if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
         allowed++;
         return await next();
       } finally {
-        ctx.signal.removeEventListener('abort', release);
+        if (holdsSlot) ctx.signal.removeEventListener('abort', release);
         release();
       }
     },

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import {
   createContext,
   HardenError,
@@ -294,6 +295,32 @@ describe('concurrency caps', () => {
       await expect.poll(() => limiter.stats().inFlight).toBe(0);
       expect(await run([limiter], asAlice())).toBe('ok');
       if (!abort.signal.aborted) await running;
+    }
+  });
+
+  it('leaves no abort listener on the request signal, with or without a cap', async () => {
+    const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
+    const cases = [
+      // No cap: no slot to free early, so nothing is attached to the signal.
+      { limiter: rateLimit({ limits: { principal: { points: 100, duration: 60 } } }), whileRunning: 0 },
+      // A cap: the slot is tied to the signal while the call runs.
+      { limiter: rateLimit({ concurrency: { principal: 1 } }), whileRunning: 1 },
+    ];
+    for (const { limiter, whileRunning } of cases) {
+      const abort = new AbortController();
+      let during = -1;
+      const outcome = await run(
+        [limiter],
+        call('t', { principal: alice, signal: abort.signal }),
+        async () => {
+          during = listeners(abort.signal);
+          return {};
+        },
+      );
+      expect(outcome).toBe('ok');
+      expect(during).toBe(whileRunning);
+      expect(listeners(abort.signal)).toBe(0);
+      expect(limiter.stats().inFlight).toBe(0);
     }
   });
 
