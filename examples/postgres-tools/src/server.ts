@@ -1,12 +1,14 @@
 import { HardenError, type Middleware } from '@mcp-harden/core';
 import { type ServedMcp, serve } from '@mcp-harden/http';
-import { type RuleData, rbac } from '@mcp-harden/rbac';
+import { fromPolicy, type LoadedPolicy, rbacOptionsOf } from '@mcp-harden/policy';
+import type { RuleLike } from '@mcp-harden/rbac';
 import { type HardenedServer, harden } from '@mcp-harden/sdk';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Database } from './db.js';
 import { createOrder, getOrder, ORDER_STATUSES, searchOrders, setOrderStatus } from './orders.js';
+import { loadOrdersPolicy } from './policy.js';
 import { bindPrincipal, currentPrincipal } from './principal.js';
 
 /**
@@ -20,28 +22,32 @@ import { bindPrincipal, currentPrincipal } from './principal.js';
 export const MAX_SEARCH_LIMIT = 100;
 
 /**
- * Authorization of every tool: the scope it needs, and a tenant on the principal (the tenant
- * the queries run under). `whenMissing: 'allow'` because the tools take no tenant argument: the
- * tenant always comes from the principal, and a `tenant` argument naming another one is refused.
+ * Authorization of every tool, as `policy.yaml` states it: the scope it needs, and a tenant on the
+ * principal (the tenant the queries run under). `whenMissing: 'allow'` because the tools take no
+ * tenant argument: the tenant always comes from the principal, and a `tenant` argument naming
+ * another one is refused. Read from the file when this module loads; the file is the source.
  *
  * @example
  * ```ts
- * rbac({ tools: ORDER_RULES });
+ * ORDER_RULES.orders_get; // { scopes: ['orders:read'], tenant: { whenMissing: 'allow' } }
  * ```
  */
-export const ORDER_RULES: Readonly<Record<string, RuleData>> = Object.freeze({
-  orders_search: { scopes: ['orders:read'], tenant: { whenMissing: 'allow' as const } },
-  orders_get: { scopes: ['orders:read'], tenant: { whenMissing: 'allow' as const } },
-  orders_create: { scopes: ['orders:write'], tenant: { whenMissing: 'allow' as const } },
-  orders_set_status: { scopes: ['orders:write'], tenant: { whenMissing: 'allow' as const } },
+export const ORDER_RULES: Readonly<Record<string, RuleLike>> = Object.freeze({
+  ...rbacOptionsOf(loadOrdersPolicy().effective).tools,
 });
 
 /** Options of {@link createOrdersServer}. */
 export interface OrdersServerOptions {
   /** The two pools (see `createDatabase`). */
   db: Database;
-  /** Middleware that sets `ctx.principal` (e.g. `devPrincipal()`, or `bearerAuth` of `@mcp-harden/auth`). */
-  authenticate: readonly Middleware[];
+  /**
+   * Middleware that sets `ctx.principal` (e.g. `devPrincipal()`, or `bearerAuth` of
+   * `@mcp-harden/auth`); replaces the policy file's `authentication` section. Required unless the
+   * file has one.
+   */
+  authenticate?: readonly Middleware[];
+  /** The policy the chain is built from; default `policy.yaml` of this example ({@link loadOrdersPolicy}). */
+  policy?: LoadedPolicy;
   /** Middleware placed before authentication (audit, telemetry). */
   outer?: readonly Middleware[];
   /**
@@ -98,7 +104,9 @@ function tenantOfCaller(): string {
 /**
  * Builds the orders tool server: `orders_search` and `orders_get` run on the read-only pool,
  * `orders_create` and `orders_set_status` on the write pool, each in a transaction scoped to the
- * caller's tenant. The chain is `[...outer, ...authenticate, rbac(ORDER_RULES), bindPrincipal()]`.
+ * caller's tenant. The chain comes from the policy file through `fromPolicy`:
+ * `[...outer, audit?, telemetry?, ...authenticate, rbac, rateLimit?, sanitize?, bindPrincipal()]`
+ * (the optional parts when the file configures them; the example's file configures rbac only).
  *
  * @example
  * ```ts
@@ -107,17 +115,58 @@ function tenantOfCaller(): string {
  */
 export function createOrdersServer(options: OrdersServerOptions): HardenedServer<McpServer> {
   if (!options?.db) throw new TypeError('createOrdersServer: db is required');
-  if (!Array.isArray(options.authenticate) || options.authenticate.length === 0) {
+  if (
+    options.authenticate !== undefined &&
+    (!Array.isArray(options.authenticate) || options.authenticate.length === 0)
+  ) {
     throw new TypeError('createOrdersServer: authenticate must list at least one middleware');
   }
-  const { db } = options;
-  const onError = options.onError ?? defaultOnError;
-  const server = new McpServer({ name: 'postgres-tools', version: '0.0.0' });
-  const hardened = harden(server, {
-    use: [...(options.outer ?? []), ...options.authenticate, rbac({ tools: ORDER_RULES }), bindPrincipal()],
+  const policy = options.policy ?? loadOrdersPolicy();
+  // Who may call what, and any limits or redaction, come from the file; code adds authentication
+  // (a development principal cannot live in a file) and bindPrincipal() for the handlers.
+  const { parts, policies } = fromPolicy(policy);
+  const authenticate = options.authenticate ?? (parts.authentication ? [parts.authentication] : []);
+  if (authenticate.length === 0) {
+    throw new TypeError(
+      'createOrdersServer: pass authenticate, or configure authentication in the policy file',
+    );
+  }
+  const use = [
+    ...(options.outer ?? []),
+    parts.audit,
+    parts.telemetry,
+    ...authenticate,
+    parts.authorization,
+    parts.rateLimit,
+    parts.sanitize,
+    parts.versioning,
+    bindPrincipal(),
+  ].filter((m): m is Middleware => m !== undefined);
+  const server = new McpServer({
+    name: policy.effective.server.name,
+    version: policy.effective.server.version,
   });
+  // The file's per-tool policies (tags, limits, redaction) are declared here, by name.
+  const hardened = harden(server, { use, policies });
+  registerOrderTools(server, options.db, options.onError ?? defaultOnError);
+  return hardened;
+}
 
-  hardened.withPolicy({ tags: ['read-only'] }).registerTool(
+/**
+ * Registers the four order tools on `server` with the plain SDK API: their rules, tags and limits
+ * come from the policy file, declared through `harden(server, { policies })`.
+ *
+ * @example
+ * ```ts
+ * registerOrderTools(server, db, (error, tool) => console.error(tool, error));
+ * ```
+ */
+export function registerOrderTools(
+  server: McpServer,
+  db: Pick<Database, 'withTenant'>,
+  onError: (error: unknown, tool: string) => void = defaultOnError,
+): void {
+  server.registerTool(
     'orders_search',
     {
       description: 'Searches orders of your tenant by customer name prefix and status.',
@@ -137,7 +186,7 @@ export function createOrdersServer(options: OrdersServerOptions): HardenedServer
     }),
   );
 
-  hardened.withPolicy({ tags: ['read-only'] }).registerTool(
+  server.registerTool(
     'orders_get',
     {
       description: 'Reads one order of your tenant by id.',
@@ -151,7 +200,7 @@ export function createOrdersServer(options: OrdersServerOptions): HardenedServer
     }),
   );
 
-  hardened.withPolicy({ tags: ['write'] }).registerTool(
+  server.registerTool(
     'orders_create',
     {
       description: 'Creates an order in your tenant.',
@@ -171,7 +220,7 @@ export function createOrdersServer(options: OrdersServerOptions): HardenedServer
     }),
   );
 
-  hardened.withPolicy({ tags: ['write'] }).registerTool(
+  server.registerTool(
     'orders_set_status',
     {
       description: 'Changes the status of one order of your tenant.',
@@ -184,8 +233,6 @@ export function createOrdersServer(options: OrdersServerOptions): HardenedServer
       return order === undefined ? notFound(id) : json({ order });
     }),
   );
-
-  return hardened;
 }
 
 /** Options of {@link startOrdersService}. */
