@@ -68,12 +68,73 @@ interface CompiledRule {
   find: ((text: string) => Array<[number, number]>) | undefined;
   strategy: RedactionStrategy | undefined;
   order: number;
+  /** Built-in rules only: false when the rule cannot match `text` (see {@link PREFILTERS}). */
+  mayMatch: Prefilter | undefined;
+}
+
+/** `text` as given and lower-cased (for the rules whose pattern has the `i` flag). */
+type Prefilter = (text: string, lower: string) => boolean;
+
+const hasAny = (text: string, needles: readonly string[]): boolean => {
+  for (const needle of needles) if (text.includes(needle)) return true;
+  return false;
+};
+
+/**
+ * Cheap necessary conditions for the built-in rules: each literal is one that every match of
+ * the rule's pattern contains, so a text without it cannot hold a finding and the regex is not
+ * run. The `i` patterns are checked on the lower-cased text: without the `u` flag, a
+ * case-insensitive match of an ASCII letter is always an ASCII letter, which `toLowerCase` maps
+ * to its lower case. Only attached to the built-in rules themselves, never to a custom rule.
+ */
+const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
+  'private-key': (t) => t.includes('PRIVATE KEY'),
+  'aws-access-key-id': (t) =>
+    hasAny(t, ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'AGPA', 'AIDA', 'AROA', 'ANPA', 'ANVA', 'AIPA']),
+  'aws-secret-access-key': (_t, l) => l.includes('aws') && l.includes('secret'),
+  'github-token': (t) => t.includes('gh') || t.includes('github_pat_'),
+  'gitlab-token': (t) => t.includes('gl'),
+  'slack-token': (t) => t.includes('xox') || t.includes('hooks.slack.com'),
+  'stripe-key': (t) => t.includes('_live_') || t.includes('_test_'),
+  'google-api-key': (t) => t.includes('AIza'),
+  jwt: (t) => t.includes('eyJ'),
+  'url-credentials': (t) => t.includes('://') && t.includes('@'),
+  'bearer-token': (_t, l) => l.includes('bearer'),
+  'secret-assignment': (t, l) =>
+    (t.includes('=') || t.includes(':')) &&
+    hasAny(l, ['pass', 'pwd', 'secret', 'key', 'token', 'credential']),
+  'high-entropy-assignment': (t, l) =>
+    (t.includes('=') || t.includes(':')) &&
+    hasAny(l, ['key', 'auth', 'sig', 'session', 'cookie', 'salt', 'nonce']),
+  email: (t) => t.includes('@'),
+  'payment-card': undefined,
+  'us-ssn': (t) => t.includes('-'),
+  iban: undefined,
+  phone: undefined,
+  ipv4: (t) => t.includes('.'),
+  ipv6: (t) => {
+    const first = t.indexOf(':');
+    return first >= 0 && t.indexOf(':', first + 1) >= 0;
+  },
+};
+
+// The rules' pattern and finder objects as shipped: a built-in rule changed at run time gets no prefilter.
+const SHIPPED = new Map<string, { pattern: RegExp; find: unknown }>(
+  BUILTIN_RULES.map((r) => [r.name, { pattern: r.pattern, find: 'find' in r ? r.find : undefined }]),
+);
+
+function prefilterOf(rule: (typeof BUILTIN_RULES)[number]): Prefilter | undefined {
+  const shipped = SHIPPED.get(rule.name);
+  const find = 'find' in rule ? rule.find : undefined;
+  if (!shipped || shipped.pattern !== rule.pattern || shipped.find !== find) return undefined;
+  return PREFILTERS[rule.name];
 }
 
 function compileRule(
   rule: RedactionRule,
   strategy: RedactionStrategy | undefined,
   order: number,
+  mayMatch?: Prefilter,
 ): CompiledRule {
   if (!rule || typeof rule.name !== 'string' || !/^[a-z0-9][a-z0-9_.-]{0,63}$/i.test(rule.name)) {
     throw new TypeError('redaction rule: name must be 1-64 letters, digits, ".", "_" or "-"');
@@ -96,6 +157,7 @@ function compileRule(
     find: rule.find,
     strategy: strategy ?? rule.strategy,
     order,
+    mayMatch,
   };
 }
 
@@ -172,7 +234,9 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
   for (const rule of BUILTIN_RULES) {
     const setting = options.rules?.[rule.name];
     if (setting === false) continue;
-    rules.push(compileRule(rule, typeof setting === 'string' ? setting : undefined, rules.length));
+    rules.push(
+      compileRule(rule, typeof setting === 'string' ? setting : undefined, rules.length, prefilterOf(rule)),
+    );
   }
   const names = new Set(rules.map((r) => r.name));
   for (const rule of options.custom ?? []) {
@@ -209,7 +273,11 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
   const detect = (text: string): Finding[] => {
     if (text.length === 0) return [];
     const all: Array<Finding & { order: number }> = [];
-    for (const rule of rules) ruleFindings(rule, text, all);
+    let lower: string | undefined;
+    for (const rule of rules) {
+      if (rule.mayMatch && !rule.mayMatch(text, (lower ??= text.toLowerCase()))) continue;
+      ruleFindings(rule, text, all);
+    }
     all.sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start) || a.order - b.order);
     // Overlapping findings are merged into one span (named after the first), so no part of any survives.
     const chosen: Finding[] = [];

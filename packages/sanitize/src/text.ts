@@ -123,6 +123,36 @@ const POISONING_PATTERNS: ReadonlyArray<{ name: string; pattern: RegExp }> = [
 ];
 
 /**
+ * Cheap necessary conditions for the injection patterns, by name, on the lower-cased text: each
+ * pattern's every match contains one of these literals (all patterns are `i` without `u`, so a
+ * match of an ASCII letter is an ASCII letter, which `toLowerCase` maps to its lower case). A
+ * text with none of them cannot match and the pattern is not run.
+ */
+const INJECTION_GATES: Readonly<Record<string, readonly string[]>> = {
+  'ignore-previous': ['ignore', 'disregard', 'forget', 'override'],
+  'new-instructions': ['instruction', 'now'],
+  'role-override': ['now', 'act', 'mode'],
+  'role-markup': ['<', '[', '#'],
+  'system-prompt': ['prompt', 'instruction'],
+  exfiltration: ['://', '@'],
+  'tool-directive': ['tool'],
+  conceal: ['user'],
+};
+
+// Keyed by the pattern objects as shipped: a pattern replaced at run time is always run.
+const GATE_OF = new Map<RegExp, readonly string[]>();
+for (const { name, pattern } of INJECTION_PATTERNS) {
+  const gate = INJECTION_GATES[name];
+  if (gate) GATE_OF.set(pattern, gate);
+}
+
+function mayContain(lower: string, needles: readonly string[] | undefined): boolean {
+  if (needles === undefined) return true;
+  for (const needle of needles) if (lower.includes(needle)) return true;
+  return false;
+}
+
+/**
  * Names of the injection patterns found in `text` (after stripping invisible characters).
  *
  * @example
@@ -134,7 +164,10 @@ const POISONING_PATTERNS: ReadonlyArray<{ name: string; pattern: RegExp }> = [
  */
 export function detectInjection(text: string): string[] {
   const found: string[] = [];
-  for (const { name, pattern } of INJECTION_PATTERNS) if (pattern.test(text)) found.push(name);
+  const lower = text.toLowerCase();
+  for (const { name, pattern } of INJECTION_PATTERNS) {
+    if (mayContain(lower, GATE_OF.get(pattern)) && pattern.test(text)) found.push(name);
+  }
   return found;
 }
 
