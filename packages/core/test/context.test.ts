@@ -71,4 +71,20 @@ describe('createContext', () => {
     expect(isHardenedMethod('initialize')).toBe(false);
     expect(isHardenedMethod('notifications/cancelled')).toBe(false);
   });
+
+  it('uses the given signal, or one that never aborts', () => {
+    const controller = new AbortController();
+    const given = createContext({ method: 'tools/list', signal: controller.signal });
+    expect(given.signal).toBe(controller.signal);
+    controller.abort();
+    expect(given.signal.aborted).toBe(true);
+
+    const a = createContext({ method: 'tools/list' });
+    const b = createContext({ method: 'tools/call', params: { name: 't' } });
+    expect(a.signal).toBeInstanceOf(AbortSignal);
+    expect(a.signal.aborted).toBe(false);
+    expect(b.signal.aborted).toBe(false);
+    // Aborting a passed-in signal never reaches a context built without one.
+    expect(createContext({ method: 'tools/list' }).signal.aborted).toBe(false);
+  });
 });
