@@ -55,7 +55,9 @@ describe('the policy file and the tool-surface lock of the conformance server', 
     const p = policy.effective;
     expect(names(surface.tools)).toEqual(Object.keys(p.tools ?? {}).sort());
     expect(names(surface.prompts)).toEqual(Object.keys(p.prompts ?? {}).sort());
-    const templates = (surface.resourceTemplates as Array<{ uriTemplate: string }>).map((t) => t.uriTemplate);
+    const templates = (surface.resourceTemplates as unknown as Array<{ uriTemplate: string }>).map(
+      (t) => t.uriTemplate,
+    );
     expect([...resources, ...templates].sort()).toEqual(Object.keys(p.resources ?? {}).sort());
     for (const kind of ['tools', 'prompts', 'resources'] as const) {
       for (const [name, target] of Object.entries(p[kind] ?? {})) {

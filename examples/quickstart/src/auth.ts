@@ -1,4 +1,5 @@
 import { bearerAuth, resourceMetadataUrl } from '@mcp-harden/auth';
+import type { LoadedPolicy } from '@mcp-harden/policy';
 import { createTestIssuer } from '@mcp-harden/testing';
 import type { QuickstartConfig } from './config.js';
 
@@ -21,16 +22,22 @@ export type Tenant = (typeof TENANTS)[number];
 /** Ready-to-use development tokens, by tenant and persona. */
 export type DevTokens = Record<Tenant, Record<Persona, string>>;
 
-/** The authentication half of the server: the verifier, and the development issuer when there is one. */
-export interface AuthSetup {
-  auth: ReturnType<typeof bearerAuth>;
+/** Who the server trusts: the identity provider of `MCP_AUTH_*`, or the embedded development issuer. */
+export interface TrustSetup {
   /** `iss` the verifier trusts. */
   issuer: string;
+  /** Where the issuer's public keys are. */
+  jwksUrl: string;
   /** The resource identifier (RFC 8707 audience, RFC 9728 `resource`). */
   resource: string;
   resourceMetadataUrl: string;
   /** Only with the embedded development issuer. */
   devTokens: DevTokens | undefined;
+  /**
+   * The `${env:...}` values the policy file's `authentication.bearer` section names
+   * (`MCP_AUTH_ISSUER`, `MCP_AUTH_AUDIENCE`, `MCP_AUTH_JWKS_URL`), for `loadPolicy({ env })`.
+   */
+  policyEnv: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -38,11 +45,10 @@ export interface AuthSetup {
 const DEV_TOKEN_SECONDS = 3600;
 
 /**
- * Trusts the identity provider named by `MCP_AUTH_*` (and nothing else), or, without it, starts a
+ * Names the identity provider of `MCP_AUTH_*` (and nothing else), or, without it, starts a
  * development issuer on loopback and mints tokens for every persona of every tenant.
- * Either way only asymmetric RS256/ES256 signatures are accepted, with issuer and audience checked.
  */
-export async function setUpAuth(config: QuickstartConfig, serverUrl: URL): Promise<AuthSetup> {
+export async function setUpTrust(config: QuickstartConfig, serverUrl: URL): Promise<TrustSetup> {
   const external = config.auth;
   const resource = external?.audience ?? serverUrl.href;
   // Clients find the metadata next to the public resource URL (behind a proxy, not our bind address).
@@ -51,13 +57,7 @@ export async function setUpAuth(config: QuickstartConfig, serverUrl: URL): Promi
     ? undefined
     : await createTestIssuer({ audience: resource, expiresIn: DEV_TOKEN_SECONDS });
   const issuer = external?.issuer ?? dev!.issuer;
-  const auth = bearerAuth({
-    jwksUri: external?.jwksUrl ?? dev!.jwksUri.href,
-    issuer,
-    audience: resource,
-    algorithms: ['RS256', 'ES256'],
-    challenge: { resourceMetadataUrl: metadataUrl, scopes: ['notes:read'] },
-  });
+  const jwksUrl = external?.jwksUrl ?? dev!.jwksUri.href;
   let devTokens: DevTokens | undefined;
   if (dev) {
     const tokens = {} as DevTokens;
@@ -75,14 +75,35 @@ export async function setUpAuth(config: QuickstartConfig, serverUrl: URL): Promi
     devTokens = tokens;
   }
   return {
-    auth,
     issuer,
+    jwksUrl,
     resource,
     resourceMetadataUrl: metadataUrl,
     devTokens,
-    // The verifier is a pipeline middleware, closed with the others at shutdown.
+    policyEnv: { MCP_AUTH_ISSUER: issuer, MCP_AUTH_AUDIENCE: resource, MCP_AUTH_JWKS_URL: jwksUrl },
     async close() {
       await dev?.close();
     },
   };
+}
+
+/**
+ * The bearer verifier the policy file's `authentication.bearer` section describes (issuer,
+ * audience, JWKS URL, algorithms, claim mapping), plus what only code knows: the
+ * `WWW-Authenticate` challenge naming this server's metadata URL. Only asymmetric RS256/ES256
+ * signatures are accepted (the file says so), with issuer and audience checked.
+ */
+export function bearerFromPolicy(policy: LoadedPolicy, trust: TrustSetup): ReturnType<typeof bearerAuth> {
+  const bearer = policy.effective.authentication?.bearer;
+  if (!bearer?.jwksUrl) {
+    throw new TypeError(`${policy.filename}: authentication.bearer with a jwksUrl is required`);
+  }
+  return bearerAuth({
+    issuer: bearer.issuer,
+    audience: bearer.audience,
+    jwksUri: bearer.jwksUrl,
+    algorithms: bearer.algorithms,
+    ...(bearer.claims ? { claims: bearer.claims } : {}),
+    challenge: { resourceMetadataUrl: trust.resourceMetadataUrl, scopes: ['notes:read'] },
+  });
 }

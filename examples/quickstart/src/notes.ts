@@ -1,5 +1,5 @@
 import type { Principal } from '@mcp-harden/core';
-import { all, allowAll, requireRoles, requireScopes, requireTenant } from '@mcp-harden/rbac';
+import type { SanitizePolicy } from '@mcp-harden/sanitize';
 import type { HardenedServer } from '@mcp-harden/sdk';
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -75,30 +75,16 @@ const RESOURCE_NOT_FOUND = -32002;
 
 const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
 
-// Rules live next to the registrations so a reviewer sees who may call what. A tool that reads
-// data takes the tenant from the verified principal, never from arguments; `whenMissing: 'allow'`
-// says the call itself names no tenant, while still requiring the principal to have one.
-const ownTenant = requireTenant({ whenMissing: 'allow' });
-const canRead = all(requireScopes('notes:read'), ownTenant);
-const canWrite = all(requireScopes('notes:write'), ownTenant);
-
 /** The resource template of notes; the tenant is part of the URI. */
 export const NOTE_URI = 'notes://{tenant}/{id}';
-
-/**
- * The resource's rule, keyed by its template, for `rbac({ resources })`: rbac reads `{tenant}`
- * from each URI and refuses another tenant's. (Declared through `withPolicy` with
- * `requireTenant({ template })` instead, rbac 0.x hides the template from `resources/templates/list`.)
- */
-export const NOTE_RESOURCE_RULES = {
-  [NOTE_URI]: all(requireScopes('notes:read'), requireTenant()),
-};
 
 /** `notes_write` arguments: the SDK validates them, sanitize refuses keys beyond them. */
 const writeArguments = { title: z.string().min(1).max(200), body: z.string().max(10_000) };
 
 /**
  * Registers the quickstart's tools, resource template and prompt on a hardened server.
+ * Who may call each one is in `policy.yaml` (its `rule`s go to rbac through `fromPolicy`, and the
+ * file's per-tool limits and redaction are declared with `harden(server, { policies })`).
  * Every handler works on the caller's own tenant; rbac refuses anything else before it runs.
  */
 export function registerNotes(
@@ -117,41 +103,44 @@ export function registerNotes(
       }
     });
 
-  hardened
-    .withPolicy({ rule: allowAll })
-    .registerTool('whoami', { description: 'Who the server thinks you are' }, async (extra) => {
-      const p = principalOf(extra);
-      return text(JSON.stringify({ subject: p.subject, tenant: p.tenant, scopes: p.scopes, roles: p.roles }));
-    });
+  const { server } = hardened;
+  server.registerTool('whoami', { description: 'Who the server thinks you are' }, async (extra) => {
+    const p = principalOf(extra);
+    return text(JSON.stringify({ subject: p.subject, tenant: p.tenant, scopes: p.scopes, roles: p.roles }));
+  });
 
-  hardened
-    .withPolicy({ rule: canRead })
-    .registerTool('notes_list', { description: "Lists your tenant's notes" }, async (extra) => {
+  server.registerTool('notes_list', { description: "Lists your tenant's notes" }, async (extra) => {
+    const { tenant } = principalOf(extra);
+    const notes = traced('notes.store list', () => store.list(tenant));
+    return text(notes.map((n) => `${n.id}: ${n.title}`).join('\n'));
+  });
+
+  server.registerTool(
+    'notes_read',
+    { description: 'Reads one note of your tenant', inputSchema: { id: z.string().max(20) } },
+    async ({ id }, extra) => {
       const { tenant } = principalOf(extra);
-      const notes = traced('notes.store list', () => store.list(tenant));
-      return text(notes.map((n) => `${n.id}: ${n.title}`).join('\n'));
-    });
+      const note = traced('notes.store get', () => store.get(tenant, id));
+      if (!note) return { ...text(`No note ${id}`), isError: true };
+      return text(`# ${note.title}\n${note.body}`);
+    },
+  );
 
-  hardened
-    .withPolicy({ rule: canRead })
-    .registerTool(
-      'notes_read',
-      { description: 'Reads one note of your tenant', inputSchema: { id: z.string().max(20) } },
-      async ({ id }, extra) => {
-        const { tenant } = principalOf(extra);
-        const note = traced('notes.store get', () => store.get(tenant, id));
-        if (!note) return { ...text(`No note ${id}`), isError: true };
-        return text(`# ${note.title}\n${note.body}`);
-      },
-    );
-
+  // The file declares notes_write's budget and strict arguments; code adds what only it has: the
+  // input schema sanitize checks arguments against, and MCP_RATE_WRITE_PER_MIN as the budget.
+  const declared = hardened.policies.lookup('tool', 'notes_write') ?? {};
   hardened
     .withPolicy({
-      rule: canWrite,
-      // Writes are the expensive, abusable path: a budget per principal per minute.
-      rateLimit: { limit: { points: options.writesPerMinute, duration: 60 } },
-      // Refuse arguments the schema does not list, before the handler sees them.
-      sanitize: { inputSchema: z.object(writeArguments), strict: true },
+      ...declared,
+      rateLimit: {
+        ...declared.rateLimit,
+        limit: { points: options.writesPerMinute, duration: declared.rateLimit?.limit?.duration ?? 60 },
+      },
+      sanitize: {
+        strict: true,
+        ...declared.sanitize,
+        inputSchema: z.object(writeArguments),
+      } satisfies SanitizePolicy,
     })
     .registerTool(
       'notes_write',
@@ -166,15 +155,13 @@ export function registerNotes(
       },
     );
 
-  hardened
-    .withPolicy({ rule: all(requireRoles('admin'), ownTenant) })
-    .registerTool('admin_reset', { description: 'Restores the seed notes (admin only)' }, async () => {
-      traced('notes.store reset', () => store.reset());
-      return text('Notes reset to the seed data');
-    });
+  server.registerTool('admin_reset', { description: 'Restores the seed notes (admin only)' }, async () => {
+    traced('notes.store reset', () => store.reset());
+    return text('Notes reset to the seed data');
+  });
 
-  // Its rule is in NOTE_RESOURCE_RULES (given to rbac's options), keyed by the template.
-  hardened.server.registerResource(
+  // Its rule is keyed by the template in policy.yaml; rbac reads {tenant} from each URI.
+  server.registerResource(
     'note',
     new ResourceTemplate(NOTE_URI, {
       list: async (extra) => {
@@ -196,20 +183,18 @@ export function registerNotes(
     },
   );
 
-  hardened
-    .withPolicy({ rule: canRead })
-    .registerPrompt(
-      'summarize_notes',
-      { description: "Asks the model to summarise your tenant's notes" },
-      async (extra) => {
-        const { tenant } = principalOf(extra);
-        const notes = store
-          .list(tenant)
-          .map((n) => `## ${n.title}\n${n.body}`)
-          .join('\n\n');
-        return {
-          messages: [{ role: 'user', content: { type: 'text', text: `Summarise these notes:\n\n${notes}` } }],
-        };
-      },
-    );
+  server.registerPrompt(
+    'summarize_notes',
+    { description: "Asks the model to summarise your tenant's notes" },
+    async (extra) => {
+      const { tenant } = principalOf(extra);
+      const notes = store
+        .list(tenant)
+        .map((n) => `## ${n.title}\n${n.body}`)
+        .join('\n\n');
+      return {
+        messages: [{ role: 'user', content: { type: 'text', text: `Summarise these notes:\n\n${notes}` } }],
+      };
+    },
+  );
 }

@@ -1,21 +1,25 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer, isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { type AuditEvent, type AuditMiddleware, audit, fileSink, postgresSink } from '@mcp-harden/audit';
+import { fileURLToPath } from 'node:url';
+import { type AuditEvent, type AuditMiddleware, audit, postgresSink } from '@mcp-harden/audit';
 import type { Middleware } from '@mcp-harden/core';
 import { type ServedMcp, serve } from '@mcp-harden/http';
-import { rateLimit } from '@mcp-harden/rate-limit';
-import { rbac } from '@mcp-harden/rbac';
-import { sanitize } from '@mcp-harden/sanitize';
+import { fromPolicy, type LoadedPolicy, loadPolicy } from '@mcp-harden/policy';
 import { harden } from '@mcp-harden/sdk';
-import { telemetry } from '@mcp-harden/telemetry';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { type TracerProvider, trace } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { type AuthSetup, type DevTokens, SCOPES, setUpAuth } from './auth.js';
+import { bearerFromPolicy, type DevTokens, SCOPES, setUpTrust, type TrustSetup } from './auth.js';
 import type { QuickstartConfig } from './config.js';
-import { NOTE_RESOURCE_RULES, NoteStore, registerNotes } from './notes.js';
+import { NoteStore, registerNotes } from './notes.js';
+
+/**
+ * The reviewed policy file of the quickstart, `policy.yaml` next to `package.json` (the same path
+ * from `src/` and from the built `dist/`).
+ */
+export const POLICY_FILE = fileURLToPath(new URL('../policy.yaml', import.meta.url));
 
 /** Options that are code, not configuration. */
 export interface StartOptions {
@@ -23,6 +27,8 @@ export interface StartOptions {
   tracerProvider?: TracerProvider;
   /** Start-up and edge-refusal lines; defaults to stderr. */
   log?: (line: string) => void;
+  /** The policy file; defaults to {@link POLICY_FILE}. */
+  policyFile?: string;
 }
 
 /** A running quickstart server. */
@@ -76,17 +82,53 @@ interface AuditSetup {
   close(): Promise<void>;
 }
 
-async function setUpAudit(config: QuickstartConfig): Promise<AuditSetup> {
+/**
+ * Loads the policy file. Code fills in what only it knows, as the `${env:...}` values the file
+ * names: the trusted issuer (external or development) and the audit paths under `AUDIT_DIR`.
+ */
+async function loadQuickstartPolicy(
+  config: QuickstartConfig,
+  trust: TrustSetup,
+  file: string,
+): Promise<LoadedPolicy> {
   const dir = resolve(config.auditDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // Events that cannot be delivered yet wait here, and are replayed, even by the next process.
-  const spillDir = join(dir, 'spill');
-  if (config.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 4 });
-    pool.on('error', () => {}); // an idle connection dropped; the sink retries and reports through audit
+  return loadPolicy(file, {
+    env: {
+      ...process.env,
+      ...trust.policyEnv,
+      QUICKSTART_AUDIT_FILE: join(dir, 'audit.log'),
+      // Events that cannot be delivered yet wait here, and are replayed, even by the next process.
+      QUICKSTART_AUDIT_SPILL_DIR: join(dir, 'spill'),
+    },
+  });
+}
+
+/** The policy without its `audit` section, for when code supplies the audit trail. */
+function withoutAudit(policy: LoadedPolicy): LoadedPolicy {
+  const effective = { ...policy.effective };
+  delete effective.audit;
+  return { ...policy, effective };
+}
+
+/**
+ * With `DATABASE_URL`: the file's audit settings with a PostgreSQL sink, which needs a connection
+ * pool and so cannot live in the file (it replaces the file's sinks; the spill directory stays).
+ */
+async function postgresAudit(databaseUrl: string, policy: LoadedPolicy): Promise<AuditSetup> {
+  const settings = policy.effective.audit;
+  if (!settings) throw new TypeError(`${policy.filename}: the quickstart needs an audit section`);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  pool.on('error', () => {}); // an idle connection dropped; the sink retries and reports through audit
+  try {
     const sink = postgresSink({ pool });
     await sink.migrate();
-    const trail = audit({ sinks: [sink], spillDir });
+    const trail = audit({
+      sinks: [sink],
+      spillDir: settings.spillDir,
+      ...(settings.includeArguments !== undefined ? { includeArguments: settings.includeArguments } : {}),
+      ...(settings.argumentsDigestKey ? { argumentsDigestKey: settings.argumentsDigestKey } : {}),
+    });
     return {
       trail,
       sink: 'postgresql',
@@ -100,15 +142,25 @@ async function setUpAudit(config: QuickstartConfig): Promise<AuditSetup> {
       },
       close: () => pool.end(),
     };
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
   }
-  const path = join(dir, 'audit.log');
-  const trail = audit({ sinks: [fileSink({ path })], spillDir });
+}
+
+/** The audit trail the file describes (built by `fromPolicy`), read back from its file sink. */
+function fileAudit(policy: LoadedPolicy, trail: Middleware | undefined): AuditSetup {
+  const file = policy.effective.audit?.sinks.find((s) => s.type === 'file');
+  if (!trail || !file || file.type !== 'file') {
+    throw new TypeError(`${policy.filename}: the quickstart needs an audit section with a file sink`);
+  }
+  const chained = trail as AuditMiddleware; // audit() of @mcp-harden/audit, built by fromPolicy
   return {
-    trail,
-    sink: path,
+    trail: chained,
+    sink: file.path,
     async read(since) {
-      await trail.flush();
-      return readFileSync(path, 'utf8')
+      await chained.flush();
+      return readFileSync(file.path, 'utf8')
         .split('\n')
         .filter((line) => line.trim() !== '')
         .map((line) => (JSON.parse(line) as { event: AuditEvent }).event)
@@ -137,8 +189,8 @@ export async function startQuickstart(
   };
   let trailToClose: AuditMiddleware | undefined;
   try {
-    const authSetup: AuthSetup = await setUpAuth(config, url);
-    started.push(() => authSetup.close());
+    const trust = await setUpTrust(config, url);
+    started.push(() => trust.close());
 
     const redis = config.redisUrl
       ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
@@ -149,35 +201,34 @@ export async function startQuickstart(
       await connected(redis, 5_000, log);
     }
 
-    const auditSetup = await setUpAudit(config);
-    started.push(() => auditSetup.close());
-    trailToClose = auditSetup.trail;
-
+    // Who may call what, limits, redaction, telemetry, audit and the trusted issuer: the file.
+    const policy = await loadQuickstartPolicy(config, trust, options.policyFile ?? POLICY_FILE);
+    const auth = bearerFromPolicy(policy, trust);
+    const pgAudit = config.databaseUrl ? await postgresAudit(config.databaseUrl, policy) : undefined;
+    if (pgAudit) {
+      started.push(() => pgAudit.close());
+      trailToClose = pgAudit.trail;
+    }
     const tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
-    // Outermost first: audit and telemetry see every refusal of the middleware inside them.
-    const middleware: Middleware[] = [
-      auditSetup.trail,
-      telemetry({ tracerProvider }),
-      authSetup.auth,
-      rbac({
-        scopeHierarchy: { 'notes:write': ['notes:read'] },
-        resources: NOTE_RESOURCE_RULES, // tools and the prompt carry their rules in withPolicy()
-        // Tell a caller which scope it lacks, so its client can ask for it (step-up).
-        revealRequiredScopes: true,
-      }),
-      rateLimit({
-        // A ceiling on everything a principal does; notes_write has its own tighter budget below.
-        limits: { principal: { points: 300, duration: 60 } },
-        redis: redis ? { client: redis } : undefined,
-      }),
-      sanitize({}),
-    ];
+    // Code supplies only runtime objects: the verifier (its challenge names this server's URL),
+    // the Redis client and the tracer provider.
+    const pipeline = fromPolicy(pgAudit ? withoutAudit(policy) : policy, {
+      authentication: auth,
+      ...(redis ? { redis: { client: redis } } : {}),
+      telemetry: { tracerProvider },
+    });
+    const auditSetup = pgAudit ?? fileAudit(policy, pipeline.parts.audit);
+    trailToClose = auditSetup.trail;
+    // Outermost first: audit, telemetry, auth, rbac, rate limit, sanitize.
+    const middleware: Middleware[] = pgAudit ? [pgAudit.trail, ...pipeline.use] : pipeline.use;
 
     // Stateless mode builds the server once; every request shares it and the middleware.
     const store = new NoteStore();
     const createServer = () => {
-      const server = new McpServer({ name: 'mcp-harden-quickstart', version: '0.1.0' });
-      const hardened = harden(server, { use: middleware });
+      const { name, version } = policy.effective.server;
+      const server = new McpServer({ name, version });
+      // The file's per-target policies (rate limits, redaction) are declared by name.
+      const hardened = harden(server, { use: middleware, policies: pipeline.policies });
       registerNotes(hardened, store, {
         tracer: tracerProvider.getTracer('quickstart-notes'),
         writesPerMinute: config.writesPerMinute,
@@ -191,11 +242,11 @@ export async function startQuickstart(
       host: config.host,
       port,
       // Verify the bearer token before the body is read: no valid token, 401 with a challenge.
-      authenticate: (req) => authSetup.auth.authenticateRequest(req),
-      resourceMetadataUrl: authSetup.resourceMetadataUrl,
+      authenticate: (req) => auth.authenticateRequest(req),
+      resourceMetadataUrl: trust.resourceMetadataUrl,
       protectedResourceMetadata: {
-        resource: authSetup.resource,
-        authorization_servers: [authSetup.issuer],
+        resource: trust.resource,
+        authorization_servers: [trust.issuer],
         scopes_supported: [...SCOPES],
         bearer_methods_supported: ['header'],
       },
@@ -205,8 +256,8 @@ export async function startQuickstart(
 
     return {
       url: served.url,
-      issuer: authSetup.issuer,
-      devTokens: authSetup.devTokens,
+      issuer: trust.issuer,
+      devTokens: trust.devTokens,
       auditSink: auditSetup.sink,
       served,
       readAudit: (since) => auditSetup.read(since),

@@ -39,7 +39,12 @@ function checkTranscript(transcript: string): void {
 
   // Audit records read back from the sink, for allowed and refused calls.
   const audit = transcript.slice(transcript.indexOf('Audit records of this session'));
-  expect(audit).toMatch(/Audit records of this session \(12,/);
+  // 9 steps, 12 chain calls, plus the token-less connect refused at the HTTP edge (http reports
+  // edge refusals to audit since "Early refusals reach audit and telemetry").
+  expect(audit).toMatch(/Audit records of this session \(13,/);
+  expect(audit).toContain(
+    'unknown  | anonymous | denied by http (ERR_UNAUTHENTICATED) | outcome error ERR_UNAUTHENTICATED',
+  );
   expect(audit).toContain('tools/call whoami | acme-reader@acme | allowed | outcome ok');
   expect(audit).toContain(
     'resources/read notes://globex/1 | acme-reader@acme | denied by rbac (ERR_FORBIDDEN) | outcome error ERR_FORBIDDEN',
@@ -72,7 +77,7 @@ describe('quickstart demo', () => {
     checkTranscript(transcript);
     expect(result.ok).toBe(true);
     expect(result.steps.map((s) => s.ok)).toEqual(Array(9).fill(true));
-    expect(transcript).toContain('Audit hash chain: intact (12 records)');
+    expect(transcript).toContain('Audit hash chain: intact (13 records)');
   }, 30_000);
 
   // dist is built by test/global-setup.ts.

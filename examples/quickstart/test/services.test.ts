@@ -33,7 +33,7 @@ describe('REDIS_URL and DATABASE_URL (real redis-server and PostgreSQL on loopba
   it('plays the whole demo with both stores', () => {
     const transcript = lines.join('\n');
     expect(ok).toBe(true);
-    expect(transcript).toMatch(/Audit records of this session \(12, from postgresql\)/);
+    expect(transcript).toMatch(/Audit records of this session \(13, from postgresql\)/);
     expect(transcript).toMatch(/refused: HTTP 429, ERR_RATE_LIMITED/);
   });
 
@@ -67,7 +67,11 @@ describe('REDIS_URL and DATABASE_URL (real redis-server and PostgreSQL on loopba
         `SELECT method, target, subject, decision, code, event->'rateLimit'->>'degraded' AS degraded
            FROM mcp_audit_events ORDER BY time`,
       );
-      expect(rows).toHaveLength(12);
+      // 12 chain calls and the token-less connect refused at the HTTP edge.
+      expect(rows).toHaveLength(13);
+      expect(rows).toContainEqual(
+        expect.objectContaining({ subject: null, decision: 'denied', code: 'ERR_UNAUTHENTICATED' }),
+      );
       expect(rows).toContainEqual(
         expect.objectContaining({
           method: 'tools/call',

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '@mcp-harden/cli';
+import { loadPolicy } from '@mcp-harden/policy';
+import { captureSurface, diffSurface, listSurface, readLock } from '@mcp-harden/versioning';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { describe, expect, it } from 'vitest';
+import { POLICY_FILE } from '../src/server.js';
+import { createServer } from '../src/surface.js';
+
+const root = join(import.meta.dirname, '..');
+
+/** Lists the surface module with the official SDK client in memory (no middleware, as the CLI does). */
+async function listed() {
+  const hardened = await createServer();
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'policy-test', version: '1.0.0' });
+  await hardened.server.connect(serverSide);
+  await client.connect(clientSide);
+  try {
+    return {
+      surface: await listSurface(client),
+      authorized: (tool: string) => hardened.policies.lookup('tool', tool)?.rule !== undefined,
+    };
+  } finally {
+    await client.close();
+    await hardened.server.close();
+  }
+}
+
+describe('the policy file and the tool-surface lock of the quickstart', () => {
+  it('passes `mcp-harden validate policy.yaml` (exit 0), also as JSON', async () => {
+    let out = '';
+    let err = '';
+    const io = { cwd: root, env: {}, stdout: (t: string) => (out += t), stderr: (t: string) => (err += t) };
+    expect(await runCli(['validate', 'policy.yaml'], io)).toBe(0);
+    expect(out).toContain('policy.yaml: valid (mcp-harden-quickstart 0.1.0');
+    out = '';
+    expect(await runCli(['validate', 'policy.yaml', '--json'], io)).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ ok: true, tools: 5, resources: 1, prompts: 1 });
+    expect(err).toBe('');
+  });
+
+  it('names the trusted issuer by reference only, and refuses to load without it', async () => {
+    expect(POLICY_FILE).toBe(join(root, 'policy.yaml'));
+    const text = readFileSync(POLICY_FILE, 'utf8');
+    expect(text).toMatch(/\n {4}issuer: \$\{env:MCP_AUTH_ISSUER\}\n/);
+    await expect(loadPolicy(POLICY_FILE, { env: {} })).rejects.toThrow(/MCP_AUTH_ISSUER/);
+  });
+
+  it('names exactly the registered tools, resource template and prompt, with their descriptions', async () => {
+    const { surface } = await listed();
+    const p = (await loadPolicy(POLICY_FILE, { resolveReferences: false })).effective;
+    const tools = surface.tools as unknown as Array<{ name: string; description?: string }>;
+    expect(tools.map((t) => t.name).sort()).toEqual(Object.keys(p.tools ?? {}).sort());
+    for (const tool of tools) expect(p.tools?.[tool.name]?.description, tool.name).toBe(tool.description);
+    const templates = surface.resourceTemplates as unknown as Array<{
+      uriTemplate: string;
+      description?: string;
+    }>;
+    expect(templates.map((t) => t.uriTemplate)).toEqual(Object.keys(p.resources ?? {}));
+    expect(p.resources?.[templates[0]!.uriTemplate]?.description).toBe(templates[0]!.description);
+    const prompts = surface.prompts as unknown as Array<{ name: string; description?: string }>;
+    expect(prompts.map((x) => x.name)).toEqual(Object.keys(p.prompts ?? {}));
+    expect(p.prompts?.summarize_notes?.description).toBe(prompts[0]!.description);
+  });
+
+  it('matches the committed mcp-tools.lock.json, every tool recorded with its rule', async () => {
+    const { surface, authorized } = await listed();
+    const lock = readLock(readFileSync(join(root, 'mcp-tools.lock.json'), 'utf8'));
+    const diff = diffSurface(lock, captureSurface({ ...surface, authorizedTools: authorized }));
+    expect(diff.changes).toEqual([]);
+    expect(diff.ok).toBe(true);
+    expect(Object.keys(lock.tools).sort()).toEqual([
+      'admin_reset',
+      'notes_list',
+      'notes_read',
+      'notes_write',
+      'whoami',
+    ]);
+    expect(Object.values(lock.tools).every((t) => t.authorized === true)).toBe(true);
+  });
+});
