@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { canonicalJson, sha256Hex } from './canonical.js';
+import { eventCanonicalJson, sha256Hex } from './canonical.js';
 import { chainFiles, GENESIS_HASH } from './chain.js';
 import type { AuditEvent, AuditSink } from './types.js';
 
@@ -182,7 +182,7 @@ export function fileSink(options: FileSinkOptions): FileSink {
           // The event is serialized once and used for both the hash and the line. Both texts are
           // exactly what chainHash / canonicalJson produce: keys sorted (event, hash, prevHash, v),
           // and the hashes are lower-case hex, so JSON-quoting them is plain quoting.
-          const eventJson = canonicalJson(event);
+          const eventJson = eventCanonicalJson(event);
           hash = sha256Hex(`${prevHash}{"event":${eventJson},"prevHash":"${prevHash}","v":1}`);
           const line = `{"event":${eventJson},"hash":"${hash}","prevHash":"${prevHash}","v":1}\n`;
           const bytes = Buffer.byteLength(line);

@@ -54,7 +54,10 @@ export interface ChainReport {
   files: { path: string; records: number }[];
   /** Hash of the last verified record. */
   head: string;
+  /** The first break. */
   break?: ChainBreak;
+  /** With `all: true`: every break found, in file order (`break` is the first of them). */
+  breaks?: ChainBreak[];
 }
 
 /**
@@ -70,6 +73,12 @@ export interface VerifyChainOptions {
   startHash?: string;
   /** Hash the last record must have (from `fileSink().head()` anchored elsewhere); detects truncation. */
   expectedHead?: string;
+  /**
+   * Report every break, not only the first: after a break the check resumes from the record
+   * that broke (an edited record still links on; after a gap or a move the chain continues from
+   * that record; after a torn line or a missing file, from the next record).
+   */
+  all?: boolean;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -154,13 +163,26 @@ export async function verifyChain(
   let prev = start;
   let prevAt: { file: string; line: number } | undefined;
   let records = 0;
+  const breaks: ChainBreak[] = [];
+  // After a torn line or a missing file the next record's link cannot be checked: take it as given.
+  let resync = false;
   const report: ChainReport = { ok: true, records: 0, files: [], head: start };
   const fail = (b: ChainBreak): ChainReport => {
     report.ok = false;
     report.records = records;
     report.head = prev;
-    report.break = b;
+    report.break = breaks[0] ?? b;
+    if (options.all) report.breaks = [...breaks, ...(breaks.includes(b) ? [] : [b])];
     return report;
+  };
+  /** Records a break; true when verification stops here (the default, first-break mode). */
+  const broken = (b: ChainBreak): boolean => {
+    const last = breaks[breaks.length - 1];
+    // One move shows as several consecutive misplaced links: report it once.
+    const sameMove =
+      b.kind === 'reordered' && last?.kind === 'reordered' && last.file === b.file && b.line - last.line <= 2;
+    if (!sameMove) breaks.push(b);
+    return !options.all;
   };
 
   for (let f = 0; f < files.length; f++) {
@@ -170,47 +192,74 @@ export async function verifyChain(
     try {
       await access(file);
     } catch {
-      return fail({ kind: 'missing_file', file, line: 0, reason: `${file} is missing or unreadable` });
+      const b: ChainBreak = {
+        kind: 'missing_file',
+        file,
+        line: 0,
+        reason: `${file} is missing or unreadable`,
+      };
+      if (broken(b)) return fail(b);
+      resync = true;
+      continue;
     }
     let n = 0;
     for await (const line of linesOf(file)) {
       n++;
       const at = `line ${n} of ${file}`;
       const r = parse(line);
-      if (typeof r === 'string') return fail({ kind: 'malformed', file, line: n, reason: `${at} ${r}` });
+      if (typeof r === 'string') {
+        const b: ChainBreak = { kind: 'malformed', file, line: n, reason: `${at} ${r}` };
+        if (broken(b)) return fail(b);
+        resync = true;
+        continue;
+      }
       const actual = chainHash(r.prevHash, r.event);
       if (actual !== r.hash) {
-        return fail({
+        const b: ChainBreak = {
           kind: 'hash_mismatch',
           file,
           line: n,
           reason: `${at} was modified: its content hashes to ${short(actual)}…, not its recorded hash ${short(r.hash)}…`,
           expected: r.hash,
           actual,
-        });
+        };
+        if (broken(b)) return fail(b);
+        // The edited record still carries its links: the chain goes on from it.
+        prev = r.hash;
+        prevAt = { file, line: n };
+        resync = false;
+        continue;
       }
-      if (r.prevHash !== prev) {
+      if (r.prevHash !== prev && !resync) {
         const found = await locate(files, r.prevHash);
         const previous = prevAt ? `line ${prevAt.line} of ${prevAt.file}` : 'the start of the chain';
         if (found === undefined) {
-          return fail({
+          const b: ChainBreak = {
             kind: 'missing_record',
             file,
             line: n,
             reason: `record(s) missing between ${previous} and ${at}: it links to ${short(r.prevHash)}…, which is in no file (deleted)`,
             expected: prev,
             actual: r.prevHash,
-          });
+          };
+          if (broken(b)) return fail(b);
+        } else {
+          const b: ChainBreak = {
+            kind: 'reordered',
+            file,
+            line: n,
+            reason: `${at} links to line ${found.line} of ${files[found.fileIndex]}, not to ${previous}: records were reordered or inserted`,
+            expected: prev,
+            actual: r.prevHash,
+          };
+          if (broken(b)) return fail(b);
         }
-        return fail({
-          kind: 'reordered',
-          file,
-          line: n,
-          reason: `${at} links to line ${found.line} of ${files[found.fileIndex]}, not to ${previous}: records were reordered or inserted`,
-          expected: prev,
-          actual: r.prevHash,
-        });
+        // Resume from this record.
+        prev = r.hash;
+        prevAt = { file, line: n };
+        continue;
       }
+      resync = false;
       prev = r.hash;
       prevAt = { file, line: n };
       records++;
@@ -219,15 +268,18 @@ export async function verifyChain(
   }
   if (options.expectedHead !== undefined && options.expectedHead !== prev) {
     const last = files[files.length - 1] ?? '';
-    return fail({
+    const b: ChainBreak = {
       kind: 'head_mismatch',
       file: last,
       line: prevAt && prevAt.file === last ? prevAt.line : 0,
       reason: `the chain ends at ${short(prev)}…, not at the expected head ${short(options.expectedHead)}…: records were removed from the end`,
       expected: options.expectedHead,
       actual: prev,
-    });
+    };
+    broken(b);
+    return fail(b);
   }
+  if (breaks.length > 0) return fail(breaks[0]!);
   report.records = records;
   report.head = prev;
   return report;
@@ -247,10 +299,15 @@ export function formatChainReport(report: ChainReport): string {
   if (report.ok) {
     return `OK: ${report.records} records in ${files}, chain intact (head ${short(report.head)}…)`;
   }
-  const b = report.break!;
-  return [
+  const list = report.breaks ?? [report.break!];
+  const lines = list.flatMap((b) => [
     `BROKEN (${b.kind}) at ${b.file}${b.line > 0 ? `:${b.line}` : ''}`,
     `  ${b.reason}`,
-    `  ${report.records} records verified before the break`,
-  ].join('\n');
+  ]);
+  lines.push(
+    report.breaks
+      ? `  ${report.records} records verified intact, ${report.breaks.length} break${report.breaks.length === 1 ? '' : 's'}`
+      : `  ${report.records} records verified before the break`,
+  );
+  return lines.join('\n');
 }

@@ -102,11 +102,13 @@ describe('fileSink() and verifyChain()', () => {
         redactions: { email: 2, aws: 1 },
       },
       { ...base, id: 'e3', target: 'plain', requestId: 3 },
+      // Replayed from an older or foreign spill file: keys the schema does not know, numeric keys.
+      { ...base, id: 'e4', requestId: 4, zeta: { 10: 'a', 9: 'b' }, Alpha: [1, undefined, -0, 1e21] },
     ] as unknown as AuditEvent[];
     await sink.write(events);
     await sink.close();
     const written = lines(log);
-    expect(written).toHaveLength(3);
+    expect(written).toHaveLength(4);
     let prevHash = GENESIS_HASH;
     written.forEach((line, i) => {
       const hash = chainHash(prevHash, events[i]);
@@ -164,6 +166,40 @@ describe('fileSink() and verifyChain()', () => {
     expect(report.break!.reason).toBe(
       `line 3 of ${log} links to line 4 of ${log}, not to line 2 of ${log}: records were reordered or inserted`,
     );
+  });
+
+  it('names every break of one log with an edited, a deleted and a reordered record (all: true)', async () => {
+    const { log, spill } = dir();
+    await writeLog(log, spill, 20);
+    const content = lines(log);
+    const edited = JSON.parse(content[4]!) as ChainRecord;
+    edited.event.outcome = { status: 'ok', code: null };
+    edited.event.target = 'forged';
+    content[4] = JSON.stringify(edited);
+    [content[15], content[16]] = [content[16]!, content[15]!];
+    content.splice(10, 1);
+    setLines(log, content);
+    const first = await verifyChain([log]);
+    expect(first.break).toMatchObject({ kind: 'hash_mismatch', line: 5 });
+    expect(first.breaks).toBeUndefined();
+    const report = await verifyChain([log], { all: true });
+    expect(report.ok).toBe(false);
+    expect(report.breaks?.map((b) => [b.kind, b.line])).toEqual([
+      ['hash_mismatch', 5],
+      ['missing_record', 11],
+      ['reordered', 15],
+    ]);
+    expect(report.break).toEqual(report.breaks![0]);
+    const text = formatChainReport(report);
+    for (const line of [5, 11, 15]) expect(text).toContain(`${log}:${line}`);
+  });
+
+  it('reports an intact log as ok with all: true', async () => {
+    const { log, spill } = dir();
+    await writeLog(log, spill, 5);
+    const report = await verifyChain([log], { all: true });
+    expect(report).toMatchObject({ ok: true, records: 5 });
+    expect(report.breaks).toBeUndefined();
   });
 
   it('names a torn or foreign line and a truncated end', async () => {
