@@ -70,12 +70,12 @@ describe('mcp-harden audit verify', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('BROKEN (hash_mismatch) at logs/audit.log:5\n');
     expect(run.stdout).toContain('line 5 of logs/audit.log was modified');
-    expect(run.stdout).toContain('4 records verified before the break');
+    expect(run.stdout).toContain('9 records verified intact, 1 break');
     const json = await verify(dir, 'logs/audit.log', '--json');
     expect(json.code).toBe(1);
     expect(report(json)).toMatchObject({
       ok: false,
-      records: 4,
+      records: 9,
       break: { kind: 'hash_mismatch', file: 'logs/audit.log', line: 5, expected: record.hash },
     });
   });
@@ -94,7 +94,7 @@ describe('mcp-harden audit verify', () => {
     expect(run.stdout).toContain('deleted');
     expect(report(await verify(dir, 'logs/audit.log', '--json'))).toMatchObject({
       ok: false,
-      records: 6,
+      records: 8,
       break: { kind: 'missing_record', file: 'logs/audit.log', line: 7 },
     });
   });
@@ -112,9 +112,29 @@ describe('mcp-harden audit verify', () => {
     );
     expect(report(await verify(dir, 'logs/audit.log', '--json'))).toMatchObject({
       ok: false,
-      records: 2,
+      records: 7,
       break: { kind: 'reordered', file: 'logs/audit.log', line: 3 },
+      breaks: [{ kind: 'reordered', line: 3 }],
     });
+  });
+
+  it('names each of an edited, a deleted and a reordered record in one log, in one run (exit 1)', async () => {
+    const { dir, log } = await writeLog(20);
+    const content = lines(log);
+    const record = JSON.parse(content[4]!) as ChainRecord;
+    record.event.target = 'forged';
+    content[4] = JSON.stringify(record);
+    [content[15], content[16]] = [content[16]!, content[15]!];
+    content.splice(10, 1);
+    setLines(log, content);
+    const run = await verify(dir, 'logs/audit.log');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('BROKEN (hash_mismatch) at logs/audit.log:5\n');
+    expect(run.stdout).toContain('BROKEN (missing_record) at logs/audit.log:11\n');
+    expect(run.stdout).toContain('BROKEN (reordered) at logs/audit.log:15\n');
+    expect(run.stdout).toContain('3 breaks');
+    const json = report(await verify(dir, 'logs/audit.log', '--json')) as { breaks: Array<{ kind: string }> };
+    expect(json.breaks.map((b) => b.kind)).toEqual(['hash_mismatch', 'missing_record', 'reordered']);
   });
 
   describe('a rotated chain over several files', () => {

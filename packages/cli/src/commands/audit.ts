@@ -98,14 +98,15 @@ function hashOption(value: unknown, name: string): string | undefined {
  */
 export const auditVerifyCommand = defineCommand({
   name: 'audit verify',
-  summary: 'Verify a hash-chained audit log; name the first edited, deleted or reordered record',
+  summary: 'Verify a hash-chained audit log; name every edited, deleted or reordered record',
   usage: 'audit verify <file...> [--expected-head <hash>] [--start-hash <hash>]',
   description: [
     'Reads the files written by fileSink of @mcp-harden/audit and checks every link of the hash chain.',
     'One file argument stands for its whole rotated set (audit.log.1, audit.log.2, ..., audit.log);',
     'give audit.log or audit.log.1. Several arguments are verified as one chain, in the order given.',
-    'The report names the first broken or missing link by file and line: an edited record, a deleted',
+    'The report names every broken or missing link by file and line: an edited record, a deleted',
     'record, reordered records, a torn line, a missing rotated file, or (with --expected-head) a cut end.',
+    'After a break the check resumes from the record that broke, so one run names each tampering.',
   ].join('\n'),
   positionals: { min: 1, max: Number.POSITIVE_INFINITY, names: ['file'] },
   options: {
@@ -143,6 +144,7 @@ export const auditVerifyCommand = defineCommand({
       );
     }
     const report = await verifyChain(files, {
+      all: true,
       ...(expectedHead ? { expectedHead } : {}),
       ...(startHash ? { startHash } : {}),
     });
