@@ -106,7 +106,7 @@ describe('fileSink() and verifyChain()', () => {
       { ...base, id: 'e4', requestId: 4, zeta: { 10: 'a', 9: 'b' }, Alpha: [1, undefined, -0, 1e21] },
     ] as unknown as AuditEvent[];
     await sink.write(events);
-    await sink.close();
+    await sink.close?.();
     const written = lines(log);
     expect(written).toHaveLength(4);
     let prevHash = GENESIS_HASH;
