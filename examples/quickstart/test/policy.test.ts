@@ -81,4 +81,21 @@ describe('the policy file and the tool-surface lock of the quickstart', () => {
     ]);
     expect(Object.values(lock.tools).every((t) => t.authorized === true)).toBe(true);
   });
+
+  it('classifies a tool the file gives a rule as compatible, and one without as risky', async () => {
+    const { surface, authorized } = await listed();
+    const lock = readLock(readFileSync(join(root, 'mcp-tools.lock.json'), 'utf8'));
+    // As if admin_reset were new since the lock.
+    const { admin_reset: _removed, ...others } = lock.tools;
+    const before = { ...lock, tools: others };
+    const withRule = diffSurface(before, captureSurface({ ...surface, authorizedTools: authorized }));
+    expect(withRule.changes.map((c) => [c.id, c.level])).toEqual([['tool:admin_reset:added', 'compatible']]);
+    expect(withRule.ok).toBe(true);
+    const withoutRule = diffSurface(
+      before,
+      captureSurface({ ...surface, authorizedTools: (name) => name !== 'admin_reset' }),
+    );
+    expect(withoutRule.changes.map((c) => c.level)).toEqual(['risky']);
+    expect(withoutRule.ok).toBe(false);
+  });
 });
