@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, createHmac } from 'node:crypto';
 
 /**
@@ -121,8 +122,12 @@ export function eventCanonicalJson(event: unknown): string {
   return `${out}}`;
 }
 
+// One-shot `crypto.hash` (Node >= 20.12) is about twice as fast as a Hash object for short input.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 /** Lower-case hex SHA-256 of a UTF-8 string. */
 export function sha256Hex(text: string): string {
+  if (oneShotHash !== undefined) return oneShotHash('sha256', text, 'hex');
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 

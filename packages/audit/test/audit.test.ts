@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -291,6 +292,17 @@ describe('audit()', () => {
     const key = 'k'.repeat(32);
     expect(argumentsDigest({ pin: '1234' }, key)).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     expect(argumentsDigest({ pin: '1234' }, key)).not.toBe(argumentsDigest({ pin: '1234' }, 'x'.repeat(32)));
+  });
+
+  it('digests are stable SHA-256 over the UTF-8 canonical text (lone surrogates as U+FFFD)', () => {
+    // Fixed vectors: a digest recorded by any earlier version must still verify.
+    expect(argumentsDigest({})).toBe(
+      'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+    );
+    for (const args of [{ q: 'é \u{1F600}' }, { q: '\ud800 lone' }, { q: 'x'.repeat(10_000) }]) {
+      const text = canonicalJson(args);
+      expect(argumentsDigest(args)).toBe(`sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`);
+    }
   });
 
   it('uses a keyed digest when argumentsDigestKey is set', async () => {
