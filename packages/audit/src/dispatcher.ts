@@ -8,6 +8,7 @@ import {
   renameSync,
   unlinkSync,
 } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,6 +52,10 @@ export class SinkChannel {
   #closing = false;
   #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  // Spilled lines not yet handed to the file, and the one writer appending them in order.
+  #spillText = '';
+  #spillCount = 0;
+  #spillWriting: Promise<void> | undefined;
   readonly #stats: Omit<SinkStats, 'queued' | 'degraded'>;
 
   constructor(sink: AuditSink, options: ChannelOptions) {
@@ -106,7 +111,10 @@ export class SinkChannel {
   async flush(): Promise<void> {
     if (this.#hasSpill) this.#replayDue = true;
     this.#start();
-    while (this.#running) await this.#running;
+    while (this.#running || this.#spillWriting) {
+      while (this.#running) await this.#running;
+      while (this.#spillWriting) await this.#spillWriting;
+    }
   }
 
   /** Final flush, then closes the sink. Later events go straight to the spill file. */
@@ -118,6 +126,7 @@ export class SinkChannel {
     this.#closed = true;
     // Anything that raced in before the flag was set is spilled, never lost.
     if (this.#queue.length > 0) this.#spill(this.#queue.splice(0));
+    while (this.#spillWriting) await this.#spillWriting;
     await this.#sink.close?.();
   }
 
@@ -202,26 +211,77 @@ export class SinkChannel {
     return false;
   }
 
+  /**
+   * Appends events to the spill file without blocking the event loop: lines are buffered and a
+   * single writer appends them in order. Replay waits for the writer before it renames the file;
+   * close waits for it too, and after close lines are appended synchronously.
+   */
   #spill(events: readonly AuditEvent[]): void {
     if (events.length === 0) return;
+    let text = '';
     try {
-      let text = '';
       for (const event of events) text += `${JSON.stringify(event)}\n`;
-      appendFileSync(this.#spillPath, text, { mode: 0o600 });
-      this.#stats.spilled += events.length;
-      this.#hasSpill = true;
     } catch (err) {
       this.#options.onError(
         new Error(
           `audit sink ${this.#sink.name}: could not spill ${events.length} events: ${messageOf(err)}`,
         ),
       );
+      return;
+    }
+    if (this.#closed && this.#spillWriting === undefined) {
+      // After close nobody waits for a write (the process may be exiting): append now. While
+      // earlier lines are still being written, queue behind them instead, to keep the order.
+      try {
+        appendFileSync(this.#spillPath, text, { mode: 0o600 });
+        this.#stats.spilled += events.length;
+        this.#hasSpill = true;
+      } catch (err) {
+        this.#options.onError(
+          new Error(
+            `audit sink ${this.#sink.name}: could not spill ${events.length} events: ${messageOf(err)}`,
+          ),
+        );
+      }
+      return;
+    }
+    this.#spillText += text;
+    this.#spillCount += events.length;
+    this.#stats.spilled += events.length;
+    this.#hasSpill = true;
+    this.#spillWriting ??= this.#writeSpill();
+  }
+
+  async #writeSpill(): Promise<void> {
+    // Never settle synchronously: #spillWriting is assigned this promise before it may be cleared.
+    await undefined;
+    try {
+      while (this.#spillText !== '') {
+        const text = this.#spillText;
+        const count = this.#spillCount;
+        this.#spillText = '';
+        this.#spillCount = 0;
+        try {
+          await appendFile(this.#spillPath, text, { mode: 0o600 });
+        } catch (err) {
+          this.#stats.spilled -= count;
+          this.#options.onError(
+            new Error(`audit sink ${this.#sink.name}: could not spill ${count} events: ${messageOf(err)}`),
+          );
+        }
+      }
+    } finally {
+      this.#spillWriting = undefined;
     }
   }
 
   /** Replays the spill file; true when it is gone, false when the sink failed again. */
   async #replay(): Promise<boolean> {
     for (;;) {
+      // No append may be in flight while the spill file is checked and renamed (the check and
+      // the rename below run in the same synchronous stretch), or a line could land in the
+      // replay file after it was read.
+      while (this.#spillWriting) await this.#spillWriting;
       if (!existsSync(this.#replayPath)) {
         if (!existsSync(this.#spillPath)) {
           this.#hasSpill = false;

@@ -370,6 +370,31 @@ describe('audit()', () => {
     expect(new Set(ids).size).toBe(50);
   });
 
+  it('spills an overflow burst in order without blocking, then delivers every event exactly once', async () => {
+    const tmp = tempDir('burst');
+    cleanups.push(tmp.remove);
+    const sink = new GatedSink();
+    const trail = audit({ sinks: [sink], spillDir: tmp.dir, maxQueue: 5, batchSize: 2 });
+    const chain = compose([trail]);
+    for (let i = 0; i < 300; i++) {
+      await chain(createContext({ method: 'tools/list', requestId: i }), async () => ({ tools: [] }));
+      // Recording never waits for the disk, even while spilling.
+      if (i % 50 === 49) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const spilled = trail.stats()[0]!.spilled;
+    expect(spilled).toBeGreaterThanOrEqual(300 - 5 - 2);
+    await expect.poll(() => pending(tmp.dir, 'gated').length).toBe(spilled);
+    const onDisk = pending(tmp.dir, 'gated') as number[];
+    expect(onDisk).toEqual([...onDisk].sort((x, y) => x - y));
+    sink.release();
+    await trail.close();
+    const ids = sink.events.map((e) => e.requestId as number);
+    expect(ids).toHaveLength(300);
+    expect(new Set(ids).size).toBe(300);
+    expect(existsSync(join(tmp.dir, 'gated.spill.jsonl'))).toBe(false);
+    expect(existsSync(join(tmp.dir, 'gated.replay.jsonl'))).toBe(false);
+  });
+
   it('leaves undeliverable events in the spill file on close, and the next process replays them', async () => {
     const tmp = tempDir('restart');
     cleanups.push(tmp.remove);
