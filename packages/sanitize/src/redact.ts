@@ -275,7 +275,10 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     const all: Array<Finding & { order: number }> = [];
     let lower: string | undefined;
     for (const rule of rules) {
-      if (rule.mayMatch && !rule.mayMatch(text, (lower ??= text.toLowerCase()))) continue;
+      if (rule.mayMatch) {
+        if (lower === undefined) lower = text.toLowerCase();
+        if (!rule.mayMatch(text, lower)) continue;
+      }
       ruleFindings(rule, text, all);
     }
     all.sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start) || a.order - b.order);
