@@ -98,9 +98,10 @@ function memoryEventStore(): EventStore {
 
 /**
  * The reviewed policy of this server, next to package.json (the same path from src/ and dist/):
- * who may call what, redaction, time-outs, telemetry and audit.
+ * who may call what, redaction, time-outs, telemetry and audit. `POLICY_FILE` names another one.
  */
-export const POLICY_FILE = fileURLToPath(new URL('../policy.yaml', import.meta.url));
+export const POLICY_FILE =
+  process.env.POLICY_FILE || fileURLToPath(new URL('../policy.yaml', import.meta.url));
 
 // The audit spill directory is per process, so the file names it by reference.
 const spillDir =

@@ -11,7 +11,6 @@ export type { OrdersServerOptions, OrdersServiceOptions } from './server.js';
 export {
   createOrdersServer,
   MAX_SEARCH_LIMIT,
-  ORDER_RULES,
   registerOrderTools,
   startOrdersService,
 } from './server.js';

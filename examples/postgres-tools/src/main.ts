@@ -1,5 +1,7 @@
+import type { LoadedPolicy } from '@mcp-harden/policy';
 import { createDatabase } from './db.js';
 import { migrate, roleUrls } from './migrate.js';
+import { loadOrdersPolicy } from './policy.js';
 import { devPrincipal } from './principal.js';
 import { startOrdersService } from './server.js';
 
@@ -19,6 +21,15 @@ if (process.env.NODE_ENV === 'production') {
   process.exit(2);
 }
 
+// Who may call which tool: policy.yaml, validated before touching the database.
+let policy: LoadedPolicy;
+try {
+  policy = loadOrdersPolicy(process.env.POLICY_FILE || undefined);
+} catch (err) {
+  console.error(`postgres-tools: ${(err as Error).message}`);
+  process.exit(2);
+}
+
 const passwords = {
   readerPassword: required('PG_READER_PASSWORD'),
   writerPassword: required('PG_WRITER_PASSWORD'),
@@ -30,6 +41,7 @@ const urls = adminUrl ? await migrate(adminUrl, passwords) : roleUrls(required('
 const db = createDatabase(urls);
 const served = await startOrdersService({
   db,
+  policy,
   // devPrincipal() throws when NODE_ENV=production: put bearerAuth of @mcp-harden/auth here.
   authenticate: [devPrincipal()],
   host: process.env.HOST ?? '127.0.0.1',

@@ -1,7 +1,6 @@
 import { HardenError, type Middleware } from '@mcp-harden/core';
 import { type ServedMcp, serve } from '@mcp-harden/http';
-import { fromPolicy, type LoadedPolicy, rbacOptionsOf } from '@mcp-harden/policy';
-import type { RuleLike } from '@mcp-harden/rbac';
+import { fromPolicy, type LoadedPolicy } from '@mcp-harden/policy';
 import { type HardenedServer, harden } from '@mcp-harden/sdk';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -20,21 +19,6 @@ import { bindPrincipal, currentPrincipal } from './principal.js';
  * ```
  */
 export const MAX_SEARCH_LIMIT = 100;
-
-/**
- * Authorization of every tool, as `policy.yaml` states it: the scope it needs, and a tenant on the
- * principal (the tenant the queries run under). `whenMissing: 'allow'` because the tools take no
- * tenant argument: the tenant always comes from the principal, and a `tenant` argument naming
- * another one is refused. Read from the file when this module loads; the file is the source.
- *
- * @example
- * ```ts
- * ORDER_RULES.orders_get; // { scopes: ['orders:read'], tenant: { whenMissing: 'allow' } }
- * ```
- */
-export const ORDER_RULES: Readonly<Record<string, RuleLike>> = Object.freeze({
-  ...rbacOptionsOf(loadOrdersPolicy().effective).tools,
-});
 
 /** Options of {@link createOrdersServer}. */
 export interface OrdersServerOptions {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '@mcp-harden/cli';
 import { defineMiddleware } from '@mcp-harden/core';
-import { parsePolicy } from '@mcp-harden/policy';
+import { parsePolicy, rbacOptionsOf } from '@mcp-harden/policy';
 import { captureSurface, diffSurface, listSurface, readLock } from '@mcp-harden/versioning';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -12,7 +12,6 @@ import {
   createOrdersServer,
   DEV_PRINCIPALS,
   loadOrdersPolicy,
-  ORDER_RULES,
   POLICY_FILE,
 } from '../src/index.js';
 import { createServer } from '../src/surface.js';
@@ -52,9 +51,9 @@ describe('the policy file and the tool-surface lock of postgres-tools', () => {
     expect(code).toBe(0);
   });
 
-  it('is the file next to package.json, and ORDER_RULES are its rules', () => {
+  it('is the file next to package.json, with a scope and tenant rule for every tool', () => {
     expect(POLICY_FILE).toBe(join(root, 'policy.yaml'));
-    expect(ORDER_RULES).toEqual({
+    expect(rbacOptionsOf(loadOrdersPolicy().effective).tools).toEqual({
       orders_search: { scopes: ['orders:read'], tenant: { whenMissing: 'allow' } },
       orders_get: { scopes: ['orders:read'], tenant: { whenMissing: 'allow' } },
       orders_create: { scopes: ['orders:write'], tenant: { whenMissing: 'allow' } },

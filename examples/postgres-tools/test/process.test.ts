@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type PostgresService, startPostgres } from '@mcp-harden/test-services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,5 +89,31 @@ describe('pnpm start (dist/main.js)', () => {
     const { stderr, exitCode } = await waitFor(child);
     expect(exitCode).toBe(2);
     expect(stderr).toContain('PG_READER_PASSWORD is required');
+  });
+
+  it('refuses to start with an invalid policy file: exit 2, file:line:column and field, no stack', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'postgres-tools-policy-'));
+    try {
+      const broken = join(dir, 'broken.yaml');
+      const text = readFileSync(join(import.meta.dirname, '..', 'policy.yaml'), 'utf8');
+      expect(text).toContain('  default: deny');
+      writeFileSync(broken, text.replace('  default: deny', '  default: denied'));
+      const child = spawn(process.execPath, [main], {
+        env: {
+          ...process.env,
+          ...passwords,
+          NODE_ENV: 'development',
+          DATABASE_ADMIN_URL: pg.url,
+          POLICY_FILE: broken,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const { stderr, exitCode } = await waitFor(child);
+      expect(exitCode).toBe(2);
+      expect(stderr).toMatch(/postgres-tools: .*broken\.yaml:\d+:\d+: authorization\.default: /);
+      expect(stderr).not.toMatch(/\bat .+:\d+:\d+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

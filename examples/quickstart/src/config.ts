@@ -22,6 +22,8 @@ export interface QuickstartConfig {
   databaseUrl: string | undefined;
   /** `AUDIT_DIR`: where the hash-chained audit file (and the audit spill files) live. */
   auditDir: string;
+  /** `POLICY_FILE`: the policy file to load instead of the example's `policy.yaml`. */
+  policyFile: string | undefined;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -67,5 +69,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): QuickstartC
     redisUrl: env.REDIS_URL || undefined,
     databaseUrl: env.DATABASE_URL || undefined,
     auditDir: env.AUDIT_DIR || './data',
+    policyFile: env.POLICY_FILE || undefined,
   };
 }

@@ -1,3 +1,4 @@
+import { PolicyError } from '@mcp-harden/policy';
 import { configFromEnv } from './config.js';
 import { startQuickstart } from './server.js';
 
@@ -10,7 +11,12 @@ try {
   process.exit(2);
 }
 
-const running = await startQuickstart(config);
+// A policy file that does not validate stops here too: every problem as file:line:column, no stack.
+const running = await startQuickstart(config).catch((err: unknown) => {
+  if (!(err instanceof PolicyError)) throw err;
+  console.error(`quickstart: ${err.message}`);
+  process.exit(2);
+});
 console.error(
   `health: ${new URL('/health', running.url).href}  ready: ${new URL('/ready', running.url).href}`,
 );

@@ -27,7 +27,7 @@ export interface StartOptions {
   tracerProvider?: TracerProvider;
   /** Start-up and edge-refusal lines; defaults to stderr. */
   log?: (line: string) => void;
-  /** The policy file; defaults to {@link POLICY_FILE}. */
+  /** The policy file when `config.policyFile` (`POLICY_FILE`) is unset; defaults to {@link POLICY_FILE}. */
   policyFile?: string;
 }
 
@@ -202,7 +202,11 @@ export async function startQuickstart(
     }
 
     // Who may call what, limits, redaction, telemetry, audit and the trusted issuer: the file.
-    const policy = await loadQuickstartPolicy(config, trust, options.policyFile ?? POLICY_FILE);
+    const policy = await loadQuickstartPolicy(
+      config,
+      trust,
+      config.policyFile ?? options.policyFile ?? POLICY_FILE,
+    );
     const auth = bearerFromPolicy(policy, trust);
     const pgAudit = config.databaseUrl ? await postgresAudit(config.databaseUrl, policy) : undefined;
     if (pgAudit) {

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@mcp-harden/cli';
 import { loadPolicy } from '@mcp-harden/policy';
@@ -98,4 +100,33 @@ describe('the policy file and the tool-surface lock of the quickstart', () => {
     expect(withoutRule.changes.map((c) => c.level)).toEqual(['risky']);
     expect(withoutRule.ok).toBe(false);
   });
+
+  // dist is built by test/global-setup.ts.
+  it('stops `pnpm start` (dist/main.js) on an invalid policy with exit code 2 and a located message, no stack', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quickstart-policy-'));
+    try {
+      const broken = join(dir, 'broken.yaml');
+      const text = readFileSync(POLICY_FILE, 'utf8');
+      expect(text).toContain('  revealRequiredScopes: true\n');
+      writeFileSync(broken, text.replace('  revealRequiredScopes: true\n', '  revealRequiredScope: true\n'));
+      const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        const child = execFile(
+          process.execPath,
+          [join(root, 'dist', 'main.js')],
+          {
+            env: { PATH: process.env.PATH, PORT: '0', AUDIT_DIR: dir, POLICY_FILE: broken },
+            timeout: 30_000,
+          },
+          (_err, _stdout, stderr) => done({ code: child.exitCode, stderr }),
+        );
+      });
+      expect(code).toBe(2);
+      expect(stderr).toMatch(
+        /quickstart: .*broken\.yaml:\d+:\d+: authorization\.revealRequiredScope: unknown key/,
+      );
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
 });
