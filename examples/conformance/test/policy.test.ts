@@ -1,14 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@mcp-harden/cli';
 import { captureSurface, diffSurface, listSurface, readLock } from '@mcp-harden/versioning';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { describe, expect, it } from 'vitest';
-import { createServer as createServedServer, POLICY_FILE, policy } from '../src/server.js';
-import { createServer } from '../src/surface.js';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
+// The server names its audit spill directory by reference; this suite's is removed at the end.
+const spillDir = mkdtempSync(join(tmpdir(), 'conformance-policy-test-'));
+process.env.CONFORMANCE_AUDIT_SPILL_DIR = spillDir;
+const { createServer: createServedServer, POLICY_FILE, policy } = await import('../src/server.js');
+const { createServer } = await import('../src/surface.js');
+afterAll(() => {
+  delete process.env.CONFORMANCE_AUDIT_SPILL_DIR;
+  rmSync(spillDir, { recursive: true, force: true });
+});
 
 /** Lists the surface module's tools, prompts, resources and templates with the official SDK client. */
 async function listed() {
@@ -47,6 +55,8 @@ describe('the policy file and the tool-surface lock of the conformance server', 
   it('loads the file the server is built from', () => {
     expect(POLICY_FILE).toBe(join(root, 'policy.yaml'));
     expect(policy.filename).toBe(POLICY_FILE);
+    // The file names the spill directory by reference; the process fills it in.
+    expect(policy.effective.audit?.spillDir).toBe(spillDir);
   });
 
   it('gives every registered tool, prompt and resource a rule, and names nothing else', async () => {
