@@ -7,6 +7,7 @@ import {
   type Next,
   type Principal,
 } from '@mcp-harden/core';
+import { digest, type ExpiringCache } from './cache.js';
 import { type ChallengeOptions, unauthenticated, unauthorizedChallenge } from './challenge.js';
 
 /** Request headers as node:http gives them (lower-case names). */
@@ -202,6 +203,27 @@ export function checkNotExpired(principal: Principal, now: number, challenge: st
   if (principal.expiresAt !== undefined && principal.expiresAt * 1000 <= now) {
     throw unauthenticated('expired_credential', challenge);
   }
+}
+
+/**
+ * The checks every token verifier runs before its expensive part (signature, introspection call):
+ * a token is present and not oversized; then the verified-token cache, keyed by the token's digest.
+ */
+export function precheckToken(
+  token: string,
+  maxBytes: number,
+  cache: ExpiringCache<Principal>,
+  now: number,
+  challengeOf: (tokenPresented: boolean) => string,
+): { key: string; cached: Principal | undefined } {
+  if (typeof token !== 'string' || token.length === 0)
+    throw unauthenticated('missing_credential', challengeOf(false));
+  if (Buffer.byteLength(token, 'utf8') > maxBytes)
+    throw unauthenticated('credential_too_large', challengeOf(true));
+  const key = digest(token);
+  const cached = cache.get(key);
+  if (cached) checkNotExpired(cached, now, challengeOf(true));
+  return { key, cached };
 }
 
 /** Assembles the middleware and the HTTP-edge function around a method. */

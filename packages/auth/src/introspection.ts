@@ -4,11 +4,11 @@ import {
   type AuthenticatorOptions,
   buildAuthenticator,
   checkCommonOptions,
-  checkNotExpired,
   findBearer,
   markVerified,
+  precheckToken,
 } from './authenticator.js';
-import { digest, ExpiringCache } from './cache.js';
+import { ExpiringCache } from './cache.js';
 import { unauthenticated, unauthorizedChallenge } from './challenge.js';
 import { checkSecureUrl } from './jwks.js';
 import { type ClaimMapping, checkClaimMapping, principalFromClaims } from './principal.js';
@@ -123,17 +123,8 @@ export function introspection(options: IntrospectionOptions): Authenticator {
   }
 
   async function verify(token: string): Promise<Principal> {
-    if (typeof token !== 'string' || token.length === 0)
-      throw unauthenticated('missing_credential', challengeOf(false));
-    if (Buffer.byteLength(token, 'utf8') > maxCredentialBytes) {
-      throw unauthenticated('credential_too_large', challengeOf(true));
-    }
-    const key = digest(token);
-    const cached = cache.get(key);
-    if (cached) {
-      checkNotExpired(cached, now(), challengeOf(true));
-      return cached;
-    }
+    const { key, cached } = precheckToken(token, maxCredentialBytes, cache, now(), challengeOf);
+    if (cached) return cached;
     const answer = await ask(token);
     if (answer.active !== true) throw unauthenticated('invalid_credential', challengeOf(true));
     const exp = answer.exp;
