@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PolicyLookup } from '@mcp-harden/core';
+import { loadPolicy } from '@mcp-harden/policy';
 import { listSurface, type SurfaceInput } from '@mcp-harden/versioning';
 import { UsageError } from './command.js';
 
@@ -36,6 +37,35 @@ export interface LoadServerOptions {
   authorizedTools?: readonly string[];
   /** Gives up after this many milliseconds (a server that never answers). */
   timeoutMs?: number;
+  /**
+   * A policy file (`@mcp-harden/policy`, YAML or JSON, resolved against `cwd`): every tool it gives a
+   * `rule` counts as authorized, for servers whose rules come from the file through `fromPolicy`
+   * (those rules go to rbac, not to the declared policies). Read with references unresolved, so no
+   * secret is needed.
+   */
+  policyFile?: string;
+  /** `environments.<name>` of {@link policyFile} to merge before reading its rules. */
+  policyEnvironment?: string;
+}
+
+/**
+ * Names of the tools that have an authorization `rule` in a policy file (the lock tracks
+ * authorization for tools only).
+ */
+async function toolsWithRuleIn(file: string, shown: string, environment?: string): Promise<Set<string>> {
+  if (!existsSync(file)) throw new UsageError(`policy file not found: ${shown}`);
+  try {
+    const policy = await loadPolicy(file, {
+      resolveReferences: false,
+      ...(environment !== undefined ? { environment } : {}),
+    });
+    const names = Object.entries(policy.effective.tools ?? {})
+      .filter(([, target]) => target.rule !== undefined)
+      .map(([name]) => name);
+    return new Set(names);
+  } catch (err) {
+    throw new UsageError(`${shown}: ${(err as Error)?.message ?? String(err)}`);
+  }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -88,6 +118,16 @@ export async function loadServerSurface(
 ): Promise<LoadedSurface> {
   const file = resolve(options.cwd, modulePath);
   if (!existsSync(file)) throw new UsageError(`server module not found: ${modulePath}`);
+  if (options.policyEnvironment !== undefined && options.policyFile === undefined) {
+    throw new UsageError('--policy-env needs --policy <file>');
+  }
+  const fromFile = options.policyFile
+    ? await toolsWithRuleIn(
+        resolve(options.cwd, options.policyFile),
+        options.policyFile,
+        options.policyEnvironment,
+      )
+    : new Set<string>();
   const { Client, InMemoryTransport } = await sdk();
   let mod: Record<string, unknown>;
   try {
@@ -117,7 +157,7 @@ export async function loadServerSurface(
   if (!isConnectable(server)) {
     throw new UsageError(`${source} in ${modulePath} is not an McpServer, Server or HardenedServer`);
   }
-  const extra = new Set(options.authorizedTools ?? []);
+  const extra = new Set([...(options.authorizedTools ?? []), ...fromFile]);
   const authorizedTools = hardened
     ? (name: string) =>
         extra.has(name) || (hardened.policies.lookup('tool', name) as { rule?: unknown })?.rule !== undefined
@@ -135,7 +175,7 @@ export async function loadServerSurface(
   try {
     const surface = await withTimeout(work, options.timeoutMs ?? 10_000, `listing ${modulePath}`);
     if (authorizedTools) surface.authorizedTools = authorizedTools;
-    return { surface, source, policiesKnown: hardened !== undefined };
+    return { surface, source, policiesKnown: hardened !== undefined || options.policyFile !== undefined };
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`listing ${modulePath} failed: ${(err as Error)?.message ?? String(err)}`);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { type AuditSink, audit, fileSink, stdoutSink } from '@mcp-harden/audit';
-import { type Authenticator, anyOf, apiKeys, bearerAuth } from '@mcp-harden/auth';
+import { type AuditMiddleware, type AuditSink, audit, fileSink, stdoutSink } from '@mcp-harden/audit';
+import { type Authenticator, anyOf, apiKeys, bearerAuth, type ChallengeOptions } from '@mcp-harden/auth';
 import type { Middleware, TargetPolicy } from '@mcp-harden/core';
 import { type RateLimitOptions, type RedisStoreOptions, rateLimit } from '@mcp-harden/rate-limit';
 import { type RbacOptions, type RuleData, rbac } from '@mcp-harden/rbac';
@@ -17,13 +17,43 @@ export interface PolicyMap {
   resources?: Record<string, TargetPolicy>;
 }
 
-/** What code supplies that a file cannot hold: clients, providers, an authenticator for stdio. */
-export interface FromPolicyOptions {
+/**
+ * The `WWW-Authenticate` challenge of the bearer verifier built from the file: what only code
+ * knows, this server's public RFC 9728 metadata URL and the scopes a client should ask for.
+ */
+export interface PolicyChallenge {
+  /** URL of this server's protected-resource metadata (`resourceMetadataUrl()` of `@mcp-harden/auth`). */
+  resourceMetadataUrl: string | URL;
+  /** Scopes a client should request (RFC 6750 `scope`). */
+  scopes?: readonly string[];
+}
+
+/**
+ * What code supplies that a file cannot hold: clients, providers, an authenticator for stdio.
+ * `A` is the type of {@link FromPolicyOptions.authentication} when given (then
+ * `parts.authentication` has that type), otherwise auth's `Authenticator`.
+ */
+export interface FromPolicyOptions<A extends Middleware = Authenticator> {
   /**
    * Authentication middleware to use instead of the file's `authentication` section (for
    * example `staticPrincipal(...)` on stdio, or a custom authenticator).
    */
-  authentication?: Middleware;
+  authentication?: A;
+  /**
+   * The 401 challenge of the file's `authentication.bearer` verifier (passed to `bearerAuth`'s
+   * `challenge` option): without it a token-less request gets a bare `Bearer` challenge. Needs a
+   * `bearer` section in the file and no {@link authentication} option (a `TypeError` otherwise).
+   */
+  challenge?: PolicyChallenge;
+  /**
+   * Audit sinks built in code (a sink that needs a client, such as `postgresSink({ pool })`),
+   * added to the sinks of the file's `audit` section: appended after them, or used instead of
+   * them with {@link replaceAuditSinks}. The file's other audit settings (spill directory,
+   * arguments) still apply. Needs an `audit` section in the file (a `TypeError` otherwise).
+   */
+  auditSinks?: readonly AuditSink[];
+  /** `true`: {@link auditSinks} replace the file's sinks instead of being appended. Default `false`. */
+  replaceAuditSinks?: boolean;
   /** Redis store for the rate limits, shared by replicas (a client cannot live in a file). */
   redis?: RedisStoreOptions;
   /** Tracer and meter providers and other code-only telemetry options. */
@@ -38,16 +68,24 @@ export interface FromPolicyOptions {
  * What {@link fromPolicy} returns: exactly what `harden(server, ...)` takes, plus the parts by
  * name for code that wants to reorder or extend the chain.
  */
-export interface PolicyPipeline {
+export interface PolicyPipeline<A extends Middleware = Authenticator> {
   /** The chain, outermost first: audit, telemetry, auth, rbac, rate limit, sanitize, versioning. */
   use: Middleware[];
   /** Per-target options (rate limit, timeout, redaction, tags) for `harden(server, { policies })`. */
   policies: PolicyMap;
   /** The same middleware by concern; absent when the file does not configure it. */
   parts: {
-    audit?: Middleware;
+    /** `audit()` of `@mcp-harden/audit` (its `flush`/`close`/`stats`), when the file has an `audit` section. */
+    audit?: AuditMiddleware;
     telemetry?: Middleware;
-    authentication?: Middleware;
+    /**
+     * Built from the file: an `Authenticator` of `@mcp-harden/auth`, usable at the HTTP edge as
+     * `serve({ authenticate: (req) => auth.authenticateRequest(req) })`. One method (bearer or API
+     * keys) gives that method's verifier; several methods, or `allowAnonymous`, give `anyOf(...)`,
+     * also an `Authenticator`, whose 401 challenge lists every method's challenge. With the
+     * `authentication` option: that middleware, typed as given.
+     */
+    authentication?: A;
     authorization: Middleware;
     rateLimit?: Middleware;
     sanitize?: Middleware;
@@ -150,10 +188,65 @@ export function versioningToolsOf(policy: EffectivePolicy): VersioningOptions['t
   return Object.keys(tools).length > 0 ? tools : undefined;
 }
 
-function authenticationOf(policy: EffectivePolicy, options: FromPolicyOptions): Middleware | undefined {
+/** Misconfigured code options throw at construction, never silently do nothing. */
+function checkOptions(p: EffectivePolicy, options: FromPolicyOptions<Middleware>): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('fromPolicy: options must be an object');
+  }
+  if (options.challenge !== undefined) {
+    const c = options.challenge;
+    if (typeof c !== 'object' || c === null) {
+      throw new TypeError('fromPolicy: challenge must be { resourceMetadataUrl, scopes? }');
+    }
+    const url = c.resourceMetadataUrl;
+    if (!(url instanceof URL) && !(typeof url === 'string' && URL.canParse(url))) {
+      throw new TypeError('fromPolicy: challenge.resourceMetadataUrl must be an absolute URL');
+    }
+    if (c.scopes !== undefined && !Array.isArray(c.scopes)) {
+      throw new TypeError('fromPolicy: challenge.scopes must be an array of scope names');
+    }
+    if (options.authentication !== undefined) {
+      throw new TypeError(
+        'fromPolicy: challenge applies to the verifier built from the file; set it on the authentication you pass instead',
+      );
+    }
+    if (!p.authentication?.bearer) {
+      throw new TypeError('fromPolicy: challenge needs an authentication.bearer section in the policy');
+    }
+  }
+  if (options.auditSinks !== undefined) {
+    if (!Array.isArray(options.auditSinks)) {
+      throw new TypeError('fromPolicy: auditSinks must be an array of audit sinks');
+    }
+    if (!p.audit) {
+      throw new TypeError(
+        'fromPolicy: auditSinks needs an audit section in the policy (its spillDir is where undeliverable events wait)',
+      );
+    }
+  }
+  if (options.replaceAuditSinks !== undefined) {
+    if (typeof options.replaceAuditSinks !== 'boolean') {
+      throw new TypeError('fromPolicy: replaceAuditSinks must be a boolean');
+    }
+    if (options.replaceAuditSinks && (options.auditSinks?.length ?? 0) === 0) {
+      throw new TypeError('fromPolicy: replaceAuditSinks needs at least one sink in auditSinks');
+    }
+  }
+}
+
+function authenticationOf(
+  policy: EffectivePolicy,
+  options: FromPolicyOptions<Middleware>,
+): Middleware | undefined {
   if (options.authentication) return options.authentication;
   const section = policy.authentication;
   if (!section) return undefined;
+  const challenge: ChallengeOptions | undefined = options.challenge
+    ? {
+        resourceMetadataUrl: options.challenge.resourceMetadataUrl,
+        ...(options.challenge.scopes ? { scopes: options.challenge.scopes } : {}),
+      }
+    : undefined;
   const methods: Authenticator[] = [];
   const clock = options.clock ? { clock: options.clock } : {};
   if (section.bearer) {
@@ -180,6 +273,7 @@ function authenticationOf(policy: EffectivePolicy, options: FromPolicyOptions): 
         ...(b.clockTolerance !== undefined ? { clockTolerance: b.clockTolerance } : {}),
         ...(b.maxTokenAge !== undefined ? { maxTokenAge: b.maxTokenAge } : {}),
         ...(b.typ ? { typ: b.typ } : {}),
+        ...(challenge ? { challenge } : {}),
         ...clock,
       }),
     );
@@ -211,37 +305,44 @@ function authenticationOf(policy: EffectivePolicy, options: FromPolicyOptions): 
  * const hardened = harden(server, fromPolicy(await loadPolicy('./policy.yaml')));
  * ```
  */
-export function fromPolicy(policy: LoadedPolicy, options: FromPolicyOptions = {}): PolicyPipeline {
+export function fromPolicy<A extends Middleware = Authenticator>(
+  policy: LoadedPolicy,
+  options: FromPolicyOptions<A> = {},
+): PolicyPipeline<A> {
   if (!policy || typeof policy !== 'object' || !policy.effective) {
     throw new TypeError('fromPolicy: pass the result of loadPolicy() or parsePolicy()');
   }
   const p = policy.effective;
+  checkOptions(p, options);
   const unresolved = findReference(p, '');
   if (unresolved !== undefined) {
     throw new TypeError(
       `fromPolicy: ${unresolved || 'the policy'} is an unresolved secret reference; load the policy with references resolved`,
     );
   }
-  const parts: PolicyPipeline['parts'] = { authorization: rbac(rbacOptionsOf(p)) };
+  const parts: PolicyPipeline<Middleware>['parts'] = { authorization: rbac(rbacOptionsOf(p)) };
 
   if (p.audit) {
-    const sinks: AuditSink[] = p.audit.sinks.map((s) =>
-      s.type === 'stdout'
-        ? stdoutSink({
-            ...(s.name ? { name: s.name } : {}),
-            ...(options.auditStream
-              ? { stream: options.auditStream }
-              : s.stream === 'stderr'
-                ? { stream: process.stderr }
-                : {}),
-          })
-        : fileSink({
-            path: s.path,
-            ...(s.name ? { name: s.name } : {}),
-            ...(s.fsync !== undefined ? { fsync: s.fsync } : {}),
-            ...(s.rotateMaxBytes ? { rotate: { maxBytes: s.rotateMaxBytes } } : {}),
-          }),
-    );
+    const fileSinks: AuditSink[] = options.replaceAuditSinks
+      ? []
+      : p.audit.sinks.map((s) =>
+          s.type === 'stdout'
+            ? stdoutSink({
+                ...(s.name ? { name: s.name } : {}),
+                ...(options.auditStream
+                  ? { stream: options.auditStream }
+                  : s.stream === 'stderr'
+                    ? { stream: process.stderr }
+                    : {}),
+              })
+            : fileSink({
+                path: s.path,
+                ...(s.name ? { name: s.name } : {}),
+                ...(s.fsync !== undefined ? { fsync: s.fsync } : {}),
+                ...(s.rotateMaxBytes ? { rotate: { maxBytes: s.rotateMaxBytes } } : {}),
+              }),
+        );
+    const sinks = [...fileSinks, ...(options.auditSinks ?? [])];
     parts.audit = audit({
       sinks,
       spillDir: p.audit.spillDir,
@@ -313,7 +414,8 @@ export function fromPolicy(policy: LoadedPolicy, options: FromPolicyOptions = {}
   return {
     use,
     policies,
-    parts,
+    // authentication is options.authentication (an A) or one built from the file (an Authenticator, A's default)
+    parts: parts as PolicyPipeline<A>['parts'],
     circuitBreakers: p.circuitBreakers ?? {},
     ...(p.timeouts ? { timeouts: { ...p.timeouts } } : {}),
   };

@@ -12,7 +12,7 @@ export type { PolicyIssue } from './errors.js';
 export { formatIssue, PolicyError } from './errors.js';
 export type { ExplainLimits, ExplainRequest, Explanation } from './explain.js';
 export { explain, principalFromClaimsFile } from './explain.js';
-export type { FromPolicyOptions, PolicyMap, PolicyPipeline } from './from-policy.js';
+export type { FromPolicyOptions, PolicyChallenge, PolicyMap, PolicyPipeline } from './from-policy.js';
 export { fromPolicy, rbacOptionsOf, versioningToolsOf } from './from-policy.js';
 export type { EffectivePolicy, LoadedPolicy, ParsePolicyOptions } from './load.js';
 export { loadPolicy, parsePolicy } from './load.js';

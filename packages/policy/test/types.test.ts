@@ -1,4 +1,6 @@
-import type { Middleware, TargetPolicy } from '@mcp-harden/core';
+import type { AuditMiddleware } from '@mcp-harden/audit';
+import type { Authenticator, RequestLike } from '@mcp-harden/auth';
+import type { Middleware, Principal, TargetPolicy } from '@mcp-harden/core';
 import type { HardenOptions, PolicyMap as SdkPolicyMap } from '@mcp-harden/sdk';
 import { describe, expectTypeOf, it } from 'vitest';
 import {
@@ -15,10 +17,21 @@ import {
 
 describe('types', () => {
   it('fromPolicy returns what harden() takes', () => {
-    expectTypeOf(fromPolicy).returns.toEqualTypeOf<PolicyPipeline>();
+    expectTypeOf(fromPolicy<Authenticator>).returns.toEqualTypeOf<PolicyPipeline>();
     expectTypeOf<PolicyPipeline>().toMatchTypeOf<HardenOptions>();
     expectTypeOf<PolicyPipeline['policies']>().toMatchTypeOf<SdkPolicyMap>();
     expectTypeOf<PolicyPipeline['use']>().toEqualTypeOf<Middleware[]>();
+  });
+
+  it('parts.authentication is an Authenticator usable at the HTTP edge; a custom one keeps its type', () => {
+    expectTypeOf<PolicyPipeline['parts']['authentication']>().toEqualTypeOf<Authenticator | undefined>();
+    expectTypeOf<
+      NonNullable<PolicyPipeline['parts']['authentication']>['authenticateRequest']
+    >().toEqualTypeOf<(request: RequestLike) => Promise<Principal | undefined>>();
+    type Custom = Middleware & { custom: true };
+    expectTypeOf(fromPolicy<Custom>).returns.toEqualTypeOf<PolicyPipeline<Custom>>();
+    expectTypeOf<PolicyPipeline<Custom>['parts']['authentication']>().toEqualTypeOf<Custom | undefined>();
+    expectTypeOf<PolicyPipeline['parts']['audit']>().toEqualTypeOf<AuditMiddleware | undefined>();
   });
 
   it('per-target policies use the keys the packages merged into TargetPolicy', () => {

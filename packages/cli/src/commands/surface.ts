@@ -27,6 +27,17 @@ const moduleOptions: Record<string, CliOption> = {
     description:
       'A tool that has an authorization rule (repeatable); HardenedServer policies with a `rule` count too',
   },
+  policy: {
+    type: 'string',
+    value: '<file>',
+    description:
+      'Policy file (YAML or JSON): every tool with a `rule` in it counts as authorized (servers built with fromPolicy)',
+  },
+  'policy-env': {
+    type: 'string',
+    value: '<name>',
+    description: 'Environment of the --policy file whose overrides are merged before reading its rules',
+  },
   timeout: {
     type: 'string',
     value: '<ms>',
@@ -50,6 +61,10 @@ async function liveLock(input: CommandInput): Promise<{ lock: ToolSurfaceLock; s
     exportName: input.values.export as string | undefined,
     authorizedTools: (input.values.authorized as string[] | undefined) ?? [],
     timeoutMs: timeoutOf(input.values),
+    ...(input.values.policy !== undefined ? { policyFile: input.values.policy as string } : {}),
+    ...(input.values['policy-env'] !== undefined
+      ? { policyEnvironment: input.values['policy-env'] as string }
+      : {}),
   });
   try {
     return { lock: captureSurface(loaded.surface), source: loaded.source };
@@ -98,7 +113,8 @@ const count = (lock: ToolSurfaceLock) => ({
 export const lockCommand = defineCommand({
   name: 'lock',
   summary: 'Write the tool-surface lock (mcp-tools.lock.json) of a server module',
-  usage: 'lock <module> [--out <file>] [--export <name>] [--authorized <tool>]... [--json]',
+  usage:
+    'lock <module> [--out <file>] [--export <name>] [--authorized <tool>]... [--policy <file> [--policy-env <name>]] [--json]',
   description:
     'Loads <module>, lists its tools, prompts and resource templates through the official SDK client, and writes\n' +
     'SHA-256 fingerprints of each part (name, description, schemas, annotations, _meta) plus the canonical schemas.\n' +
@@ -168,7 +184,8 @@ export const lockCommand = defineCommand({
 export const checkCommand = defineCommand({
   name: 'check',
   summary: 'Check a server module against its lock; fails on breaking or risky changes not accepted',
-  usage: 'check <module> [--lock <file>] [--export <name>] [--authorized <tool>]... [--json]',
+  usage:
+    'check <module> [--lock <file>] [--export <name>] [--authorized <tool>]... [--policy <file> [--policy-env <name>]] [--json]',
   description:
     'Lists <module> like `lock` does and classifies every difference with the lock as breaking (tool removed,\n' +
     'argument added as required, type narrowed, enum value removed, output field removed), risky (description or\n' +
