@@ -1,5 +1,4 @@
-import { bearerAuth, resourceMetadataUrl } from '@mcp-harden/auth';
-import type { LoadedPolicy } from '@mcp-harden/policy';
+import { resourceMetadataUrl } from '@mcp-harden/auth';
 import { createTestIssuer } from '@mcp-harden/testing';
 import type { QuickstartConfig } from './config.js';
 
@@ -85,25 +84,4 @@ export async function setUpTrust(config: QuickstartConfig, serverUrl: URL): Prom
       await dev?.close();
     },
   };
-}
-
-/**
- * The bearer verifier the policy file's `authentication.bearer` section describes (issuer,
- * audience, JWKS URL, algorithms, claim mapping), plus what only code knows: the
- * `WWW-Authenticate` challenge naming this server's metadata URL. Only asymmetric RS256/ES256
- * signatures are accepted (the file says so), with issuer and audience checked.
- */
-export function bearerFromPolicy(policy: LoadedPolicy, trust: TrustSetup): ReturnType<typeof bearerAuth> {
-  const bearer = policy.effective.authentication?.bearer;
-  if (!bearer?.jwksUrl) {
-    throw new TypeError(`${policy.filename}: authentication.bearer with a jwksUrl is required`);
-  }
-  return bearerAuth({
-    issuer: bearer.issuer,
-    audience: bearer.audience,
-    jwksUri: bearer.jwksUrl,
-    algorithms: bearer.algorithms,
-    ...(bearer.claims ? { claims: bearer.claims } : {}),
-    challenge: { resourceMetadataUrl: trust.resourceMetadataUrl, scopes: ['notes:read'] },
-  });
 }

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer, isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type AuditEvent, type AuditMiddleware, audit, postgresSink } from '@mcp-harden/audit';
+import { type AuditEvent, type AuditMiddleware, postgresSink } from '@mcp-harden/audit';
 import type { Middleware } from '@mcp-harden/core';
 import { type ServedMcp, serve } from '@mcp-harden/http';
 import { fromPolicy, type LoadedPolicy, loadPolicy } from '@mcp-harden/policy';
@@ -11,7 +11,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { type TracerProvider, trace } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { bearerFromPolicy, type DevTokens, SCOPES, setUpTrust, type TrustSetup } from './auth.js';
+import { type DevTokens, SCOPES, setUpTrust, type TrustSetup } from './auth.js';
 import type { QuickstartConfig } from './config.js';
 import { NoteStore, registerNotes } from './notes.js';
 
@@ -79,7 +79,6 @@ interface AuditSetup {
   trail: AuditMiddleware;
   sink: string;
   read(since: Date): Promise<AuditEvent[]>;
-  close(): Promise<void>;
 }
 
 /**
@@ -104,41 +103,32 @@ async function loadQuickstartPolicy(
   });
 }
 
-/** The policy without its `audit` section, for when code supplies the audit trail. */
-function withoutAudit(policy: LoadedPolicy): LoadedPolicy {
-  const effective = { ...policy.effective };
-  delete effective.audit;
-  return { ...policy, effective };
-}
-
 /**
- * With `DATABASE_URL`: the file's audit settings with a PostgreSQL sink, which needs a connection
- * pool and so cannot live in the file (it replaces the file's sinks; the spill directory stays).
+ * With `DATABASE_URL`: a PostgreSQL audit sink, which needs a connection pool and so cannot live
+ * in the file. It replaces the file's sinks; the file's spill directory and settings stay.
  */
-async function postgresAudit(databaseUrl: string, policy: LoadedPolicy): Promise<AuditSetup> {
-  const settings = policy.effective.audit;
-  if (!settings) throw new TypeError(`${policy.filename}: the quickstart needs an audit section`);
+async function postgresAudit(databaseUrl: string) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   pool.on('error', () => {}); // an idle connection dropped; the sink retries and reports through audit
   try {
     const sink = postgresSink({ pool });
     await sink.migrate();
-    const trail = audit({
-      sinks: [sink],
-      spillDir: settings.spillDir,
-      ...(settings.includeArguments !== undefined ? { includeArguments: settings.includeArguments } : {}),
-      ...(settings.argumentsDigestKey ? { argumentsDigestKey: settings.argumentsDigestKey } : {}),
-    });
     return {
-      trail,
-      sink: 'postgresql',
-      async read(since) {
-        await trail.flush();
-        const { rows } = await pool.query(
-          'SELECT event FROM mcp_audit_events WHERE time >= $1 ORDER BY time, recorded_at',
-          [since.toISOString()],
-        );
-        return rows.map((r) => (r as { event: AuditEvent }).event);
+      sink,
+      /** The trail fromPolicy built around the sink, read back from the table. */
+      setup(trail: AuditMiddleware): AuditSetup {
+        return {
+          trail,
+          sink: 'postgresql',
+          async read(since) {
+            await trail.flush();
+            const { rows } = await pool.query(
+              'SELECT event FROM mcp_audit_events WHERE time >= $1 ORDER BY time, recorded_at',
+              [since.toISOString()],
+            );
+            return rows.map((r) => (r as { event: AuditEvent }).event);
+          },
+        };
       },
       close: () => pool.end(),
     };
@@ -149,24 +139,22 @@ async function postgresAudit(databaseUrl: string, policy: LoadedPolicy): Promise
 }
 
 /** The audit trail the file describes (built by `fromPolicy`), read back from its file sink. */
-function fileAudit(policy: LoadedPolicy, trail: Middleware | undefined): AuditSetup {
+function fileAudit(policy: LoadedPolicy, trail: AuditMiddleware): AuditSetup {
   const file = policy.effective.audit?.sinks.find((s) => s.type === 'file');
-  if (!trail || !file || file.type !== 'file') {
+  if (!file || file.type !== 'file') {
     throw new TypeError(`${policy.filename}: the quickstart needs an audit section with a file sink`);
   }
-  const chained = trail as AuditMiddleware; // audit() of @mcp-harden/audit, built by fromPolicy
   return {
-    trail: chained,
+    trail,
     sink: file.path,
     async read(since) {
-      await chained.flush();
+      await trail.flush();
       return readFileSync(file.path, 'utf8')
         .split('\n')
         .filter((line) => line.trim() !== '')
         .map((line) => (JSON.parse(line) as { event: AuditEvent }).event)
         .filter((event) => Date.parse(event.time) >= since.getTime());
     },
-    close: async () => {},
   };
 }
 
@@ -207,24 +195,26 @@ export async function startQuickstart(
       trust,
       config.policyFile ?? options.policyFile ?? POLICY_FILE,
     );
-    const auth = bearerFromPolicy(policy, trust);
-    const pgAudit = config.databaseUrl ? await postgresAudit(config.databaseUrl, policy) : undefined;
-    if (pgAudit) {
-      started.push(() => pgAudit.close());
-      trailToClose = pgAudit.trail;
-    }
+    const pgAudit = config.databaseUrl ? await postgresAudit(config.databaseUrl) : undefined;
+    if (pgAudit) started.push(() => pgAudit.close());
     const tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
-    // Code supplies only runtime objects: the verifier (its challenge names this server's URL),
-    // the Redis client and the tracer provider.
-    const pipeline = fromPolicy(pgAudit ? withoutAudit(policy) : policy, {
-      authentication: auth,
+    // Code supplies only what the file cannot hold: the challenge (it names this server's URL),
+    // the PostgreSQL sink, the Redis client and the tracer provider.
+    const pipeline = fromPolicy(policy, {
+      challenge: { resourceMetadataUrl: trust.resourceMetadataUrl, scopes: ['notes:read'] },
+      ...(pgAudit ? { auditSinks: [pgAudit.sink], replaceAuditSinks: true } : {}),
       ...(redis ? { redis: { client: redis } } : {}),
       telemetry: { tracerProvider },
     });
-    const auditSetup = pgAudit ?? fileAudit(policy, pipeline.parts.audit);
-    trailToClose = auditSetup.trail;
+    const auth = pipeline.parts.authentication;
+    const trail = pipeline.parts.audit;
+    if (!auth || !trail) {
+      throw new TypeError(`${policy.filename}: the quickstart needs authentication and audit sections`);
+    }
+    trailToClose = trail;
+    const auditSetup = pgAudit ? pgAudit.setup(trail) : fileAudit(policy, trail);
     // Outermost first: audit, telemetry, auth, rbac, rate limit, sanitize.
-    const middleware: Middleware[] = pgAudit ? [pgAudit.trail, ...pipeline.use] : pipeline.use;
+    const middleware: Middleware[] = pipeline.use;
 
     // Stateless mode builds the server once; every request shares it and the middleware.
     const store = new NoteStore();
