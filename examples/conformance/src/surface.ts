@@ -5,27 +5,8 @@
  * gives a rule. Served, the rules live in rbac's options (built by `fromPolicy`) instead, where
  * they are evaluated once.
  */
-import { type LoadedPolicy, type PolicyMap, rbacOptionsOf } from '@mcp-harden/policy';
+import { rulesAsPolicies } from '@mcp-harden/policy';
 import { buildServer, policy } from './server.js';
-
-/**
- * The rules of a policy file as declared policies (`{ rule }` per tool, prompt and resource).
- *
- * @example
- * ```ts
- * harden(server, { use: [], policies: rulesAsPolicies(policy) });
- * ```
- */
-export function rulesAsPolicies(loaded: LoadedPolicy): PolicyMap {
-  const rules = rbacOptionsOf(loaded.effective);
-  const declare = (byName: typeof rules.tools) =>
-    Object.fromEntries(Object.entries(byName ?? {}).map(([name, rule]) => [name, { rule }]));
-  return {
-    tools: declare(rules.tools),
-    prompts: declare(rules.prompts),
-    resources: declare(rules.resources),
-  };
-}
 
 /**
  * The server whose surface `mcp-harden lock dist/surface.js` records.
@@ -36,5 +17,5 @@ export function rulesAsPolicies(loaded: LoadedPolicy): PolicyMap {
  * ```
  */
 export function createServer() {
-  return buildServer([], rulesAsPolicies(policy));
+  return buildServer([], rulesAsPolicies(policy.effective));
 }

@@ -4,7 +4,7 @@ export type { MigrateOptions, RoleUrls } from './migrate.js';
 export { migrate, READER_ROLE, roleUrls, WRITER_ROLE } from './migrate.js';
 export type { Order, OrderStatus } from './orders.js';
 export { createOrder, getOrder, ORDER_STATUSES, searchOrders, setOrderStatus } from './orders.js';
-export { loadOrdersPolicy, POLICY_FILE, rulesAsPolicies } from './policy.js';
+export { loadOrdersPolicy, POLICY_FILE } from './policy.js';
 export type { DevPrincipalOptions } from './principal.js';
 export { bindPrincipal, currentPrincipal, DEV_PRINCIPALS, devPrincipal } from './principal.js';
 export type { OrdersServerOptions, OrdersServiceOptions } from './server.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type LoadedPolicy, type PolicyMap, parsePolicy, rbacOptionsOf } from '@mcp-harden/policy';
+import { type LoadedPolicy, parsePolicy } from '@mcp-harden/policy';
 
 /**
  * The reviewed policy file of this example, `policy.yaml` next to `package.json` (the same path
@@ -24,25 +24,4 @@ export const POLICY_FILE = fileURLToPath(new URL('../policy.yaml', import.meta.u
  */
 export function loadOrdersPolicy(path: string = POLICY_FILE): LoadedPolicy {
   return parsePolicy(readFileSync(path, 'utf8'), { filename: path });
-}
-
-/**
- * The file's authorization rules as declared policies, one `{ rule }` per target. Used by
- * `src/surface.ts` so `mcp-harden lock` records which tools have a rule; a served server keeps the
- * rules in rbac's options (built by `fromPolicy`), where they are evaluated once.
- *
- * @example
- * ```ts
- * harden(server, { use: [], policies: rulesAsPolicies(loadOrdersPolicy()) });
- * ```
- */
-export function rulesAsPolicies(loaded: LoadedPolicy): PolicyMap {
-  const rules = rbacOptionsOf(loaded.effective);
-  const declare = (byName: typeof rules.tools) =>
-    Object.fromEntries(Object.entries(byName ?? {}).map(([name, rule]) => [name, { rule }]));
-  return {
-    tools: declare(rules.tools),
-    prompts: declare(rules.prompts),
-    resources: declare(rules.resources),
-  };
 }

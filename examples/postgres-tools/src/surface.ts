@@ -5,9 +5,10 @@
  * tool so the lock records which tools have one.
  */
 
+import { rulesAsPolicies } from '@mcp-harden/policy';
 import { harden } from '@mcp-harden/sdk';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { loadOrdersPolicy, rulesAsPolicies } from './policy.js';
+import { loadOrdersPolicy } from './policy.js';
 import { registerOrderTools } from './server.js';
 
 /** Stands in for the database: a handler reached through this module fails closed. */
@@ -29,7 +30,7 @@ export function createServer() {
     name: policy.effective.server.name,
     version: policy.effective.server.version,
   });
-  const hardened = harden(server, { use: [], policies: rulesAsPolicies(policy) });
+  const hardened = harden(server, { use: [], policies: rulesAsPolicies(policy.effective) });
   registerOrderTools(server, noDatabase, () => {});
   return hardened;
 }

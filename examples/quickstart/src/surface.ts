@@ -5,32 +5,13 @@
  * are declared per target so the lock records which tools have one; served, they live in rbac's
  * options (built by `fromPolicy`), where they are evaluated once.
  */
-import { type LoadedPolicy, loadPolicy, type PolicyMap, rbacOptionsOf } from '@mcp-harden/policy';
+import { loadPolicy, rulesAsPolicies } from '@mcp-harden/policy';
 import { harden } from '@mcp-harden/sdk';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { trace } from '@opentelemetry/api';
 import { configFromEnv } from './config.js';
 import { NoteStore, registerNotes } from './notes.js';
 import { POLICY_FILE } from './server.js';
-
-/**
- * The rules of a policy file as declared policies (`{ rule }` per tool, prompt and resource).
- *
- * @example
- * ```ts
- * harden(server, { use: [], policies: rulesAsPolicies(policy) });
- * ```
- */
-export function rulesAsPolicies(loaded: LoadedPolicy): PolicyMap {
-  const rules = rbacOptionsOf(loaded.effective);
-  const declare = (byName: typeof rules.tools) =>
-    Object.fromEntries(Object.entries(byName ?? {}).map(([name, rule]) => [name, { rule }]));
-  return {
-    tools: declare(rules.tools),
-    prompts: declare(rules.prompts),
-    resources: declare(rules.resources),
-  };
-}
 
 /**
  * The server whose surface `mcp-harden lock dist/surface.js` records.
@@ -45,7 +26,7 @@ export async function createServer() {
   const policy = await loadPolicy(POLICY_FILE, { resolveReferences: false });
   const { name, version } = policy.effective.server;
   const server = new McpServer({ name, version });
-  const hardened = harden(server, { use: [], policies: rulesAsPolicies(policy) });
+  const hardened = harden(server, { use: [], policies: rulesAsPolicies(policy.effective) });
   registerNotes(hardened, new NoteStore(), {
     tracer: trace.getTracer('quickstart-notes'),
     writesPerMinute: configFromEnv({}).writesPerMinute,

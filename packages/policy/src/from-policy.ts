@@ -157,6 +157,26 @@ export function rbacOptionsOf(policy: EffectivePolicy): RbacOptions {
 }
 
 /**
+ * The file's rules as declared per-target policies, for a server built without middleware whose
+ * tool surface `mcp-harden lock` / `check` record: each tool with a rule is recorded as authorized.
+ *
+ * @example
+ * ```ts
+ * harden(server, { use: [], policies: rulesAsPolicies((await loadPolicy('policy.yaml')).effective) });
+ * ```
+ */
+export function rulesAsPolicies(policy: EffectivePolicy): PolicyMap {
+  const rules = rbacOptionsOf(policy);
+  const declare = (byName: RbacOptions['tools']) =>
+    Object.fromEntries(Object.entries(byName ?? {}).map(([name, rule]) => [name, { rule }]));
+  return {
+    tools: declare(rules.tools),
+    prompts: declare(rules.prompts),
+    resources: declare(rules.resources),
+  };
+}
+
+/**
  * The `versioning()` tool options a policy describes: tools with a `version`, grouped by bare name
  * (`search.v1.0.0` is version 1.0.0 of `search`), with their deprecation. `undefined` when no tool
  * has a version.

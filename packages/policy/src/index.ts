@@ -13,7 +13,7 @@ export { formatIssue, PolicyError } from './errors.js';
 export type { ExplainLimits, ExplainRequest, Explanation } from './explain.js';
 export { explain, principalFromClaimsFile } from './explain.js';
 export type { FromPolicyOptions, PolicyChallenge, PolicyMap, PolicyPipeline } from './from-policy.js';
-export { fromPolicy, rbacOptionsOf, versioningToolsOf } from './from-policy.js';
+export { fromPolicy, rbacOptionsOf, rulesAsPolicies, versioningToolsOf } from './from-policy.js';
 export type { EffectivePolicy, LoadedPolicy, ParsePolicyOptions } from './load.js';
 export { loadPolicy, parsePolicy } from './load.js';
 export type { PolicyDocument, PolicyTarget, RuleDataInput } from './schema.js';

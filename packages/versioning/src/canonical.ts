@@ -49,7 +49,7 @@ const INVISIBLE =
 
 /**
  * The invisible code points in a string (zero-width, bidi controls, Unicode tags, variation
- * selectors, ...), as `U+XXXX` labels in order of appearance.
+ * selectors, ...), as code-point labels such as `U+200B`, in order of appearance.
  *
  * @example
  * ```ts
