@@ -23,3 +23,86 @@ export function principalParts(principal: Principal | undefined): (string | null
   if (!principal) return ['anonymous'];
   return ['principal', principal.tenant ?? null, principal.subject];
 }
+
+/** Principals (subject + tenant) remembered by a {@link KeyCache} before it starts over. */
+const MAX_CACHED_PRINCIPALS = 1024;
+/** Targets remembered per principal before that principal's target keys start over. */
+const MAX_CACHED_TARGETS = 64;
+
+/** The encoded keys of one principal: its own, and its principal+target keys. */
+interface PrincipalKeys {
+  /** `encodeKey(principalParts(principal))`. */
+  readonly key: string;
+  /** `encodeKey([...principalParts(principal), kind, target])` by kind, then target. */
+  readonly targets: Map<string | null, Map<string, string>>;
+  targetCount: number;
+}
+
+/**
+ * Remembers {@link encodeKey} results per principal and per principal + target, so a call does not
+ * pay a `JSON.stringify` per level. Lookups go through nested `Map`s keyed by the exact component
+ * values (no composite string), so two different component lists can never share an entry, and
+ * every value is what `encodeKey` returns for those components. Bounded: past
+ * `MAX_CACHED_PRINCIPALS` principals (or `MAX_CACHED_TARGETS` targets of one principal) the
+ * cache starts over.
+ */
+export class KeyCache {
+  #bySubject = new Map<string, Map<string | null, PrincipalKeys>>();
+  #principals = 0;
+  #anonymous: PrincipalKeys | undefined;
+
+  /** Principals currently remembered (for tests). */
+  get size(): number {
+    return this.#principals + (this.#anonymous ? 1 : 0);
+  }
+
+  #entry(principal: Principal | undefined): PrincipalKeys {
+    if (!principal) {
+      this.#anonymous ??= { key: encodeKey(principalParts(undefined)), targets: new Map(), targetCount: 0 };
+      return this.#anonymous;
+    }
+    const tenant = principal.tenant ?? null;
+    let byTenant = this.#bySubject.get(principal.subject);
+    let entry = byTenant?.get(tenant);
+    if (entry !== undefined) return entry;
+    if (this.#principals >= MAX_CACHED_PRINCIPALS) {
+      this.#bySubject = new Map();
+      this.#principals = 0;
+      byTenant = undefined;
+    }
+    if (byTenant === undefined) {
+      byTenant = new Map();
+      this.#bySubject.set(principal.subject, byTenant);
+    }
+    entry = { key: encodeKey(principalParts(principal)), targets: new Map(), targetCount: 0 };
+    byTenant.set(tenant, entry);
+    this.#principals++;
+    return entry;
+  }
+
+  /** `encodeKey(principalParts(principal))`. */
+  principalKey(principal: Principal | undefined): string {
+    return this.#entry(principal).key;
+  }
+
+  /** `encodeKey([...principalParts(principal), kind, target])`. */
+  targetKey(principal: Principal | undefined, kind: string | null, target: string): string {
+    const entry = this.#entry(principal);
+    let byTarget = entry.targets.get(kind);
+    let key = byTarget?.get(target);
+    if (key !== undefined) return key;
+    if (entry.targetCount >= MAX_CACHED_TARGETS) {
+      entry.targets.clear();
+      entry.targetCount = 0;
+      byTarget = undefined;
+    }
+    if (byTarget === undefined) {
+      byTarget = new Map();
+      entry.targets.set(kind, byTarget);
+    }
+    key = encodeKey([...principalParts(principal), kind, target]);
+    byTarget.set(target, key);
+    entry.targetCount++;
+    return key;
+  }
+}

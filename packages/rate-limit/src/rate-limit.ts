@@ -8,7 +8,7 @@ import {
   type Next,
 } from '@mcp-harden/core';
 import { ConcurrencyGate, type Slot } from './concurrency.js';
-import { encodeKey, principalParts } from './keys.js';
+import { encodeKey, KeyCache } from './keys.js';
 import {
   checkOptions,
   DEFAULT_LIMITED_METHODS,
@@ -143,6 +143,13 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   let allowed = 0;
   let closed = false;
   const gate = new ConcurrencyGate();
+  /** Limited calls in flight that hold no concurrency slot (counted in `stats().inFlight`). */
+  let uncappedInFlight = 0;
+  const hasCaps = capOf.global !== undefined || capOf.principal !== undefined || capOf.tool !== undefined;
+  const keys = new KeyCache();
+  const globalKey = encodeKey([]);
+  /** Memory store: every decision is synchronous (no promise per level). */
+  const sync = !options.redis;
 
   const stores = new Map<RateLimitLevel, LevelStore>();
   for (const level of RATE_LIMIT_LEVELS) {
@@ -196,32 +203,33 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     });
   };
 
+  const sessionStore = stores.get('session');
+  const principalToolStore = stores.get('principalTool');
+  const principalStore = stores.get('principal');
+  const tenantStore = stores.get('tenant');
+  const globalStore = stores.get('global');
+
+  /** The budgets that apply to the call, in {@link RATE_LIMIT_LEVELS} order (most specific first). */
   const checksFor = (ctx: HardenContext, policy: TargetRateLimit | undefined): Check[] => {
-    const who = principalParts(ctx.principal);
     const checks: Check[] = [];
-    for (const level of RATE_LIMIT_LEVELS) {
-      let store = stores.get(level);
-      let parts: (string | null)[] | undefined;
-      switch (level) {
-        case 'session':
-          parts = ctx.sessionId === undefined ? undefined : [ctx.sessionId];
-          break;
-        case 'principalTool':
-          if (policy?.limit) store = targetStore(policy.limit);
-          parts = ctx.target === undefined ? undefined : [...who, ctx.targetKind ?? null, ctx.target];
-          break;
-        case 'principal':
-          parts = who;
-          break;
-        case 'tenant':
-          parts = ctx.principal?.tenant === undefined ? undefined : [ctx.principal.tenant];
-          break;
-        case 'global':
-          parts = [];
-          break;
-      }
-      if (store && parts) checks.push({ level, store, key: encodeKey(parts) });
+    if (sessionStore && ctx.sessionId !== undefined) {
+      checks.push({ level: 'session', store: sessionStore, key: encodeKey([ctx.sessionId]) });
     }
+    const toolStore = policy?.limit ? targetStore(policy.limit) : principalToolStore;
+    if (toolStore && ctx.target !== undefined) {
+      checks.push({
+        level: 'principalTool',
+        store: toolStore,
+        key: keys.targetKey(ctx.principal, ctx.targetKind ?? null, ctx.target),
+      });
+    }
+    if (principalStore) {
+      checks.push({ level: 'principal', store: principalStore, key: keys.principalKey(ctx.principal) });
+    }
+    if (tenantStore && ctx.principal?.tenant !== undefined) {
+      checks.push({ level: 'tenant', store: tenantStore, key: encodeKey([ctx.principal.tenant]) });
+    }
+    if (globalStore) checks.push({ level: 'global', store: globalStore, key: globalKey });
     return checks;
   };
 
@@ -232,7 +240,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     if (capOf.principal !== undefined) {
       slots.push({
         label: 'concurrency:principal',
-        key: `principal:${encodeKey(principalParts(ctx.principal))}`,
+        key: `principal:${keys.principalKey(ctx.principal)}`,
         cap: capOf.principal,
       });
     }
@@ -247,35 +255,36 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     return slots;
   };
 
-  const consumeAll = async (ctx: HardenContext, checks: Check[], cost: number): Promise<void> => {
-    if (checks.length === 0 || cost === 0) {
-      ctx.state.rateLimit = { level: 'none', refused: false };
-      return;
-    }
-    const results: Consumed[] = await Promise.all(checks.map((c) => c.store.consume(c.key, cost)));
-    const degraded = results.some(
-      (r) =>
-        r.kind === 'open' || ((r.kind === 'allowed' || r.kind === 'refused') && r.backend === 'insurance'),
-    );
-    let refusedAt: { level: RateLimitLevel; msBeforeNext: number; remainingPoints: number } | undefined;
+  /** True when a refusal or an unavailable store means the allowed levels get their points back. */
+  const needsRefund = (results: readonly Consumed[]): boolean => {
+    for (const r of results) if (r.kind === 'refused' || r.kind === 'unavailable') return true;
+    return false;
+  };
+
+  /** Decides from every level's outcome (refunds already made): refuses, or records the state. */
+  const conclude = (ctx: HardenContext, checks: readonly Check[], results: readonly Consumed[]): void => {
+    let degraded = false;
     let unavailable = false;
-    results.forEach((r, i) => {
-      if (r.kind === 'unavailable') unavailable = true;
-      if (r.kind === 'refused' && (!refusedAt || r.msBeforeNext > refusedAt.msBeforeNext)) {
-        refusedAt = {
-          level: checks[i]!.level,
-          msBeforeNext: r.msBeforeNext,
-          remainingPoints: r.remainingPoints,
-        };
+    let refusedAt: { level: RateLimitLevel; msBeforeNext: number; remainingPoints: number } | undefined;
+    let tightest: { level: string; remainingPoints: number } | undefined;
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!;
+      if (r.kind === 'open') degraded = true;
+      else if (r.kind === 'unavailable') unavailable = true;
+      else {
+        if (r.backend === 'insurance') degraded = true;
+        if (r.kind === 'refused') {
+          if (!refusedAt || r.msBeforeNext > refusedAt.msBeforeNext) {
+            refusedAt = {
+              level: checks[i]!.level,
+              msBeforeNext: r.msBeforeNext,
+              remainingPoints: r.remainingPoints,
+            };
+          }
+        } else if (!tightest || r.remainingPoints < tightest.remainingPoints) {
+          tightest = { level: checks[i]!.level, remainingPoints: r.remainingPoints };
+        }
       }
-    });
-    if (refusedAt || unavailable) {
-      // A call refused at one level does not spend the budgets of the others.
-      await Promise.all(
-        results.map((r, i) =>
-          r.kind === 'allowed' ? checks[i]!.store.refund(checks[i]!.key, cost, r.backend) : undefined,
-        ),
-      );
     }
     if (refusedAt) {
       const wait = Math.max(1, Math.ceil(refusedAt.msBeforeNext));
@@ -289,18 +298,45 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
         httpHeaders: { 'Retry-After': retryAfterSeconds(concurrencyRetryAfterMs) },
       });
     }
-    let tightest: { level: string; remainingPoints: number } | undefined;
-    results.forEach((r, i) => {
-      if (r.kind === 'allowed' && (!tightest || r.remainingPoints < tightest.remainingPoints)) {
-        tightest = { level: checks[i]!.level, remainingPoints: r.remainingPoints };
+    const state: RateLimitState = { level: tightest?.level ?? 'none', refused: false };
+    if (tightest) state.remainingPoints = tightest.remainingPoints;
+    if (degraded) state.degraded = true;
+    ctx.state.rateLimit = state;
+  };
+
+  /** Memory store: consumes at every level synchronously (no promise), then {@link conclude}. */
+  const consumeAllNow = (ctx: HardenContext, checks: readonly Check[], cost: number): void => {
+    if (checks.length === 0 || cost === 0) {
+      ctx.state.rateLimit = { level: 'none', refused: false };
+      return;
+    }
+    const results: Consumed[] = new Array(checks.length);
+    for (let i = 0; i < checks.length; i++) results[i] = checks[i]!.store.consumeNow(checks[i]!.key, cost);
+    if (needsRefund(results)) {
+      // A call refused at one level does not spend the budgets of the others.
+      for (let i = 0; i < checks.length; i++) {
+        if (results[i]!.kind === 'allowed') checks[i]!.store.refundNow(checks[i]!.key, cost);
       }
-    });
-    ctx.state.rateLimit = {
-      level: tightest?.level ?? 'none',
-      refused: false,
-      ...(tightest ? { remainingPoints: tightest.remainingPoints } : {}),
-      ...(degraded ? { degraded: true } : {}),
-    };
+    }
+    conclude(ctx, checks, results);
+  };
+
+  /** Redis store: consumes at every level in parallel, then {@link conclude}. */
+  const consumeAll = async (ctx: HardenContext, checks: readonly Check[], cost: number): Promise<void> => {
+    if (checks.length === 0 || cost === 0) {
+      ctx.state.rateLimit = { level: 'none', refused: false };
+      return;
+    }
+    const results: Consumed[] = await Promise.all(checks.map((c) => c.store.consume(c.key, cost)));
+    if (needsRefund(results)) {
+      // A call refused at one level does not spend the budgets of the others.
+      await Promise.all(
+        results.map((r, i) =>
+          r.kind === 'allowed' ? checks[i]!.store.refund(checks[i]!.key, cost, r.backend) : undefined,
+        ),
+      );
+    }
+    conclude(ctx, checks, results);
   };
 
   const middleware = defineMiddleware(
@@ -317,6 +353,20 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
       const cost =
         policy?.cost ?? (ctx.target === undefined ? undefined : costs.get(ctx.target)) ?? defaultCost;
 
+      if (!hasCaps && policy?.concurrency === undefined) {
+        // No concurrency cap applies: no slot, no gate, no abort listener; only the count.
+        uncappedInFlight++;
+        try {
+          if (sync) consumeAllNow(ctx, checksFor(ctx, policy), cost);
+          else await consumeAll(ctx, checksFor(ctx, policy), cost);
+          if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
+          allowed++;
+          return await next();
+        } finally {
+          uncappedInFlight--;
+        }
+      }
+
       const slots = slotsFor(ctx, policy);
       const taken = gate.acquire(slots);
       if ('full' in taken) return refuse(ctx, taken.full.label, concurrencyRetryAfterMs);
@@ -327,7 +377,8 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
       const holdsSlot = slots.length > 0;
       if (holdsSlot) ctx.signal.addEventListener('abort', release, { once: true });
       try {
-        await consumeAll(ctx, checksFor(ctx, policy), cost);
+        if (sync) consumeAllNow(ctx, checksFor(ctx, policy), cost);
+        else await consumeAll(ctx, checksFor(ctx, policy), cost);
         if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
         allowed++;
         return await next();
@@ -345,7 +396,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
   );
   return Object.assign(middleware, {
     stats(): RateLimitStats {
-      return { refusals: { ...refusals }, allowed, ...counters, inFlight: gate.inFlight };
+      return { refusals: { ...refusals }, allowed, ...counters, inFlight: gate.inFlight + uncappedInFlight };
     },
   });
 }

@@ -1,4 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { FixedWindowMemory } from './memory-store.js';
 import type { Limit, RedisStoreOptions, StoreErrorMode } from './options.js';
 
 /** Where a decision came from. */
@@ -20,8 +21,6 @@ export interface StoreCounters {
   failOpen: number;
   failClosed: number;
 }
-
-type Limiter = RateLimiterMemory | RateLimiterRedis;
 
 /** True for the value rate-limiter-flexible rejects with when the budget is spent. */
 function isLimiterRes(value: unknown): value is RateLimiterRes {
@@ -60,17 +59,21 @@ export interface StoreSettings {
 
 /**
  * One budget (points per duration) at one level, in memory or Redis, with the configured
- * behaviour when Redis fails. The insurance limiter is a `RateLimiterMemory` with the same
- * limit; it is consulted only for calls made while the store is failing.
+ * behaviour when Redis fails. The memory store is a synchronous {@link FixedWindowMemory}
+ * (`consumeNow`/`refundNow`, no promise); the Redis store is a `RateLimiterRedis`. The insurance
+ * limiter is a `RateLimiterMemory` with the same limit; it is consulted only for calls made while
+ * the store is failing.
  */
 export class LevelStore {
-  readonly #primary: Limiter;
+  /** Set for the memory store: decisions are synchronous (use `consumeNow`/`refundNow`). */
+  readonly memory: FixedWindowMemory | undefined;
+  readonly #primary: RateLimiterRedis | undefined;
   readonly #insurance: RateLimiterMemory | undefined;
   readonly #settings: StoreSettings;
   readonly #backend: Backend;
   readonly #timeoutMs: number;
 
-  constructor(level: string, limit: Limit, settings: StoreSettings) {
+  constructor(level: string, limit: Limit, settings: StoreSettings, now?: () => number) {
     this.#settings = settings;
     const base = {
       points: limit.points,
@@ -84,6 +87,7 @@ export class LevelStore {
       const isIoredis = redis.package
         ? redis.package === 'ioredis'
         : typeof client.defineCommand === 'function';
+      this.memory = undefined;
       this.#primary = new RateLimiterRedis({
         ...base,
         storeClient: client,
@@ -96,16 +100,34 @@ export class LevelStore {
       this.#insurance =
         settings.mode === 'insurance' ? new RateLimiterMemory({ ...base, points: share }) : undefined;
     } else {
-      this.#primary = new RateLimiterMemory(base);
+      this.memory = new FixedWindowMemory(limit, now);
+      this.#primary = undefined;
       this.#backend = 'memory';
       this.#insurance = undefined;
     }
   }
 
+  /** True for the memory store: use {@link consumeNow} and {@link refundNow} (no promise). */
+  get sync(): boolean {
+    return this.memory !== undefined;
+  }
+
+  /** Memory store only: consumes `points` for `key` synchronously; never throws. */
+  consumeNow(key: string, points: number): Consumed {
+    const res = this.memory!.consume(key, points);
+    return {
+      kind: res.allowed ? 'allowed' : 'refused',
+      remainingPoints: res.remainingPoints,
+      msBeforeNext: res.msBeforeNext,
+      backend: 'memory',
+    };
+  }
+
   /** Consumes `points` for `key`; never rejects. */
   async consume(key: string, points: number): Promise<Consumed> {
+    if (this.memory) return this.consumeNow(key, points);
     try {
-      const res = await this.#call(this.#primary.consume(key, points));
+      const res = await this.#call(this.#primary!.consume(key, points));
       return {
         kind: 'allowed',
         remainingPoints: res.remainingPoints,
@@ -127,6 +149,10 @@ export class LevelStore {
 
   /** Gives back points consumed for a call that another level refused; best effort. */
   async refund(key: string, points: number, backend: Backend): Promise<void> {
+    if (this.memory) {
+      this.refundNow(key, points);
+      return;
+    }
     const limiter = backend === 'insurance' ? this.#insurance : this.#primary;
     if (!limiter || points === 0) return;
     try {
@@ -134,6 +160,11 @@ export class LevelStore {
     } catch {
       // A lost refund only makes the limit stricter; nothing to report to the caller.
     }
+  }
+
+  /** Memory store only: {@link refund}, synchronously. */
+  refundNow(key: string, points: number): void {
+    if (points !== 0) this.memory!.reward(key, points);
   }
 
   #call<T>(promise: Promise<T>): Promise<T> {

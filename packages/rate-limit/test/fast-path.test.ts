@@ -1,0 +1,209 @@
+import { getEventListeners } from 'node:events';
+import { HardenError, type McpResult } from '@mcp-harden/core';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rateLimit } from '../src/index.js';
+import { encodeKey, KeyCache, principalParts } from '../src/keys.js';
+import { call, principal, rejection, run, runMany } from './helpers.js';
+
+const alice = principal('alice');
+
+describe('KeyCache', () => {
+  const tricky = [
+    'alice',
+    '',
+    'null',
+    'ALICE',
+    'a","b',
+    '["principal",null,"alice"]',
+    'x'.repeat(300),
+    '\u0000',
+  ];
+
+  it('returns exactly what encodeKey returns, for principals and principal + target', () => {
+    const cache = new KeyCache();
+    const principals = [
+      undefined,
+      ...tricky.map((s) => principal(s)),
+      ...tricky.map((t) => principal('alice', { tenant: t })),
+    ];
+    for (let pass = 0; pass < 2; pass++) {
+      for (const p of principals) {
+        expect(cache.principalKey(p)).toBe(encodeKey(principalParts(p)));
+        for (const kind of [null, 'tool', 'resource']) {
+          for (const target of tricky) {
+            expect(cache.targetKey(p, kind, target)).toBe(encodeKey([...principalParts(p), kind, target]));
+          }
+        }
+      }
+    }
+  });
+
+  it('never gives two different component lists the same key', () => {
+    const cache = new KeyCache();
+    const seen = new Map<string, string>();
+    const record = (key: string, what: string) => {
+      const before = seen.get(key);
+      if (before !== undefined) expect(before).toBe(what);
+      seen.set(key, what);
+    };
+    for (const subject of tricky) {
+      for (const tenant of [undefined, ...tricky]) {
+        const p = principal(subject, tenant === undefined ? {} : { tenant });
+        record(cache.principalKey(p), JSON.stringify(['p', subject, tenant]));
+        for (const target of tricky) {
+          record(cache.targetKey(p, 'tool', target), JSON.stringify(['t', subject, tenant, target]));
+        }
+      }
+    }
+    record(cache.principalKey(undefined), 'anonymous');
+    expect(seen.size).toBe(tricky.length * (tricky.length + 1) * (tricky.length + 1) + 1);
+  });
+
+  it('follows a principal that changes between calls (keys by value, not by object)', () => {
+    const cache = new KeyCache();
+    const p = principal('alice');
+    expect(cache.principalKey(p)).toBe('["principal",null,"alice"]');
+    p.subject = 'bob';
+    expect(cache.principalKey(p)).toBe('["principal",null,"bob"]');
+    expect(cache.targetKey(p, 'tool', 'echo')).toBe('["principal",null,"bob","tool","echo"]');
+  });
+
+  it('stays bounded under principal and target churn, and still answers correctly', () => {
+    const cache = new KeyCache();
+    for (let i = 0; i < 5_000; i++) {
+      const p = principal(`user-${i}`);
+      expect(cache.principalKey(p)).toBe(encodeKey(principalParts(p)));
+      expect(cache.size).toBeLessThanOrEqual(1024);
+    }
+    for (let i = 0; i < 1_000; i++) {
+      expect(cache.targetKey(alice, 'tool', `t-${i}`)).toBe(
+        encodeKey([...principalParts(alice), 'tool', `t-${i}`]),
+      );
+    }
+    expect(cache.size).toBeLessThanOrEqual(1024);
+  });
+});
+
+describe('rateLimit() memory fast path', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('decides synchronously: next() runs before the call yields, without RateLimiterMemory', async () => {
+    const consume = vi.spyOn(RateLimiterMemory.prototype, 'consume');
+    const limiter = rateLimit({
+      limits: {
+        principalTool: { points: 10, duration: 60 },
+        principal: { points: 10, duration: 60 },
+        global: { points: 10, duration: 60 },
+      },
+    });
+    let reached = false;
+    const ctx = call('echo', { principal: alice });
+    const pending = limiter(ctx, async () => {
+      reached = true;
+      return {};
+    });
+    expect(reached).toBe(true);
+    expect(ctx.state.rateLimit).toEqual({ level: 'principalTool', refused: false, remainingPoints: 9 });
+    await pending;
+    expect(consume).not.toHaveBeenCalled();
+    consume.mockRestore();
+  });
+
+  it('restarts the window after `duration` and reports the time left as retryAfterMs and Retry-After', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const limiter = rateLimit({ limits: { principal: { points: 2, duration: 60 } } });
+    expect(await runMany([limiter], 2, () => call('echo', { principal: alice }))).toEqual({ ok: 2 });
+    vi.advanceTimersByTime(15_250);
+    const ctx = call('echo', { principal: alice });
+    const refusal = (await rejection(limiter(ctx, async () => ({})))) as HardenError;
+    expect(refusal).toBeInstanceOf(HardenError);
+    expect(refusal.data).toEqual({ level: 'principal', retryAfterMs: 44_750 });
+    expect(refusal.httpHeaders).toEqual({ 'Retry-After': '45' });
+    expect(ctx.state.rateLimit).toEqual({
+      level: 'principal',
+      refused: true,
+      retryAfterMs: 44_750,
+      remainingPoints: 0,
+    });
+    vi.advanceTimersByTime(44_749);
+    expect(await run([limiter], call('echo', { principal: alice }))).toBe('ERR_RATE_LIMITED');
+    vi.advanceTimersByTime(1);
+    const fresh = call('echo', { principal: alice });
+    expect(await run([limiter], fresh)).toBe('ok');
+    expect(fresh.state.rateLimit).toEqual({ level: 'principal', refused: false, remainingPoints: 1 });
+  });
+
+  it('on a refusal gives the other levels their points back, and reports the longest wait', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const limiter = rateLimit({
+      limits: {
+        principalTool: { points: 1, duration: 10 },
+        principal: { points: 3, duration: 60 },
+        global: { points: 100, duration: 60 },
+      },
+    });
+    expect(await run([limiter], call('a', { principal: alice }))).toBe('ok');
+    vi.advanceTimersByTime(2_000);
+    // principalTool refuses (8 s left); principal and global are refunded.
+    for (let i = 0; i < 5; i++) {
+      const refusal = (await rejection(
+        limiter(call('a', { principal: alice }), async () => ({})),
+      )) as HardenError;
+      expect(refusal.data).toEqual({ level: 'principalTool', retryAfterMs: 8_000 });
+    }
+    const other = call('b', { principal: alice });
+    expect(await run([limiter], other)).toBe('ok');
+    expect(other.state.rateLimit).toEqual({ level: 'principalTool', refused: false, remainingPoints: 0 });
+    expect(await run([limiter], call('c', { principal: alice }))).toBe('ok');
+    // The principal budget (3) is now spent: both levels refuse; the longer wait (principal) wins.
+    const both = (await rejection(limiter(call('a', { principal: alice }), async () => ({})))) as HardenError;
+    expect(both.data).toEqual({ level: 'principal', retryAfterMs: 58_000 });
+    expect(limiter.stats()).toMatchObject({ allowed: 3, refusals: { principalTool: 5, principal: 1 } });
+  });
+
+  it('counts uncapped calls in flight while they run', async () => {
+    const limiter = rateLimit({ limits: { principal: { points: 10, duration: 60 } } });
+    let finish!: (r: McpResult) => void;
+    const running = limiter(
+      call('t', { principal: alice }),
+      () => new Promise<McpResult>((resolve) => (finish = resolve)),
+    );
+    expect(limiter.stats().inFlight).toBe(1);
+    finish({});
+    await running;
+    expect(limiter.stats().inFlight).toBe(0);
+    // A handler that fails releases the count too.
+    await rejection(limiter(call('t', { principal: alice }), async () => Promise.reject(new Error('boom'))));
+    expect(limiter.stats().inFlight).toBe(0);
+  });
+
+  it('applies a concurrency cap declared by policy when no cap is set in the options', async () => {
+    const limiter = rateLimit({ limits: { principal: { points: 100, duration: 60 } } });
+    const policy = { rateLimit: { concurrency: 1 } };
+    let finish!: (r: McpResult) => void;
+    const abort = new AbortController();
+    const first = limiter(
+      call('heavy', { principal: alice, policy, signal: abort.signal }),
+      () => new Promise<McpResult>((resolve) => (finish = resolve)),
+    );
+    expect(getEventListeners(abort.signal, 'abort')).toHaveLength(1);
+    expect(await run([limiter], call('heavy', { principal: principal('bob'), policy }))).toBe(
+      'ERR_RATE_LIMITED',
+    );
+    expect(limiter.stats().refusals).toEqual({ 'concurrency:tool': 1 });
+    finish({});
+    await first;
+    expect(await run([limiter], call('heavy', { principal: principal('bob'), policy }))).toBe('ok');
+  });
+
+  it('refuses a call cancelled before it arrives, without spending a point', async () => {
+    const limiter = rateLimit({ limits: { principal: { points: 1, duration: 60 } } });
+    const abort = new AbortController();
+    abort.abort();
+    expect(await run([limiter], call('t', { principal: alice, signal: abort.signal }))).toBe('ERR_CANCELLED');
+    expect(await run([limiter], call('t', { principal: alice }))).toBe('ok');
+  });
+});

@@ -1,0 +1,153 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FixedWindowMemory } from '../src/memory-store.js';
+
+/** A clock the test moves by hand (epoch ms). */
+function manualClock(start = 1_700_000_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+/** Deterministic PRNG (mulberry32) so the random walk is the same on every run. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('FixedWindowMemory', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('starts a key window at its first consume and counts until the window ends', () => {
+    const clock = manualClock();
+    const store = new FixedWindowMemory({ points: 3, duration: 60 }, clock.now);
+    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 2, msBeforeNext: 60_000 });
+    clock.advance(15_000);
+    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 1, msBeforeNext: 45_000 });
+    clock.advance(44_999);
+    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 0, msBeforeNext: 1 });
+    // The window ends exactly `duration` after the first consume: a new one starts, full budget.
+    clock.advance(1);
+    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 2, msBeforeNext: 60_000 });
+  });
+
+  it('refuses past the budget with 0 remaining and what is left of the window, and keeps counting', () => {
+    const clock = manualClock();
+    const store = new FixedWindowMemory({ points: 2, duration: 10 }, clock.now);
+    store.consume('k', 2);
+    clock.advance(2_500);
+    expect(store.consume('k', 1)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 7_500 });
+    // The refused point counted: giving one back still leaves the window full.
+    store.reward('k', 1);
+    expect(store.consume('k', 1)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 7_500 });
+    store.reward('k', 2);
+    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 0, msBeforeNext: 7_500 });
+    // Other keys have their own window.
+    expect(store.consume('other', 1)).toEqual({ allowed: true, remainingPoints: 1, msBeforeNext: 10_000 });
+  });
+
+  it('refuses a first consume larger than the budget, for the whole window', () => {
+    const clock = manualClock();
+    const store = new FixedWindowMemory({ points: 5, duration: 1 }, clock.now);
+    expect(store.consume('k', 6)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 1_000 });
+    expect(store.consume('k', 0)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 1_000 });
+  });
+
+  it('a reward for a key without a window starts one below zero (as RateLimiterMemory.reward does)', () => {
+    const clock = manualClock();
+    const store = new FixedWindowMemory({ points: 2, duration: 60 }, clock.now);
+    store.reward('k', 1);
+    clock.advance(1_000);
+    expect(store.consume('k', 3)).toEqual({ allowed: true, remainingPoints: 0, msBeforeNext: 59_000 });
+    clock.advance(59_000);
+    store.reward('k', 1);
+    expect(store.size).toBe(1);
+    expect(store.consume('k', 3)).toEqual({ allowed: true, remainingPoints: 0, msBeforeNext: 60_000 });
+  });
+
+  it('evicts expired keys as new keys arrive, so memory stays bounded under key churn', () => {
+    const clock = manualClock();
+    const store = new FixedWindowMemory({ points: 10, duration: 1 }, clock.now);
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 100; i++) store.consume(`r${round}-k${i}`, 1);
+      expect(store.size).toBeLessThanOrEqual(200);
+      clock.advance(1_000);
+    }
+    // A quarter as many new keys as expired ones clear the whole backlog (4 per new window).
+    for (let i = 0; i < 25; i++) store.consume(`late-${i}`, 1);
+    expect(store.size).toBe(25);
+  });
+
+  it('never evicts a key whose window is still running', () => {
+    const clock = manualClock();
+    const store = new FixedWindowMemory({ points: 3, duration: 10 }, clock.now);
+    store.consume('old', 1);
+    clock.advance(5_000);
+    store.consume('live', 3);
+    clock.advance(5_000); // 'old' has just expired, 'live' has 5 s left
+    for (let i = 0; i < 10; i++) store.consume(`new-${i}`, 1);
+    expect(store.size).toBe(11);
+    expect(store.consume('live', 1)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 5_000 });
+    // A key that restarts its window moves to the young end: it outlives keys started before it.
+    clock.advance(5_000);
+    expect(store.consume('live', 1)).toEqual({ allowed: true, remainingPoints: 2, msBeforeNext: 10_000 });
+    clock.advance(5_000); // the ten new-* keys expire; 'live' has 5 s left
+    store.consume('trigger-1', 1);
+    store.consume('trigger-2', 1);
+    store.consume('trigger-3', 1);
+    expect(store.size).toBe(4);
+    expect(store.consume('live', 1)).toEqual({ allowed: true, remainingPoints: 1, msBeforeNext: 5_000 });
+  });
+
+  it('decides exactly as RateLimiterMemory on a long random walk of consumes, rewards and time', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    for (const seed of [1, 2, 3]) {
+      const random = prng(seed);
+      const limit = { points: 1 + Math.floor(random() * 6), duration: 1 + Math.floor(random() * 3) };
+      const reference = new RateLimiterMemory(limit);
+      const store = new FixedWindowMemory(limit);
+      const keys = ['a', 'b', 'c', '["principal",null,"a"]', ''];
+      for (let step = 0; step < 3_000; step++) {
+        const key = keys[Math.floor(random() * keys.length)]!;
+        const points = Math.floor(random() * 4);
+        const roll = random();
+        if (roll < 0.65) {
+          const expected = await reference.consume(key, points).then(
+            (res) => ({
+              allowed: true,
+              remainingPoints: res.remainingPoints,
+              msBeforeNext: res.msBeforeNext,
+            }),
+            (res: unknown) => {
+              expect(res).toBeInstanceOf(RateLimiterRes);
+              const refused = res as RateLimiterRes;
+              return {
+                allowed: false,
+                remainingPoints: refused.remainingPoints,
+                msBeforeNext: refused.msBeforeNext,
+              };
+            },
+          );
+          expect(store.consume(key, points), `seed ${seed} step ${step}`).toEqual(expected);
+        } else if (roll < 0.8) {
+          await reference.reward(key, points);
+          store.reward(key, points);
+        } else {
+          vi.advanceTimersByTime(Math.floor(random() * 700));
+        }
+      }
+    }
+  });
+});
