@@ -6,6 +6,16 @@ import {
   type RedactionRule,
   type RedactionStrategy,
 } from './rules.js';
+import {
+  AWS_SECRET_WORDS,
+  assignmentCandidates,
+  type CandidateFinder,
+  emailCandidates,
+  HIGH_ENTROPY_WORDS,
+  ipv6Candidates,
+  SECRET_KEY_WORDS,
+  urlCredentialCandidates,
+} from './scan.js';
 
 const STRATEGIES: readonly RedactionStrategy[] = ['mask', 'partial', 'hash', 'remove'];
 
@@ -70,6 +80,8 @@ interface CompiledRule {
   order: number;
   /** Built-in rules only: false when the rule cannot match `text` (see {@link PREFILTERS}). */
   mayMatch: Prefilter | undefined;
+  /** Built-in rules only: where a match can start (see {@link CANDIDATES}); `pattern` then runs sticky there. */
+  candidates: CandidateFinder | undefined;
 }
 
 /** `text` as given and lower-cased (for the rules whose pattern has the `i` flag). */
@@ -118,16 +130,28 @@ const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
   },
 };
 
+/**
+ * Built-in rules whose pattern is run only at the offsets a literal in the text allows (see
+ * scan.ts), instead of being tried from every offset.
+ */
+const CANDIDATES: Readonly<Partial<Record<BuiltinRuleName, CandidateFinder>>> = {
+  'aws-secret-access-key': assignmentCandidates([...new Set(AWS_SECRET_WORDS)]),
+  'url-credentials': urlCredentialCandidates,
+  'secret-assignment': assignmentCandidates([...new Set(SECRET_KEY_WORDS)]),
+  'high-entropy-assignment': assignmentCandidates([...new Set(HIGH_ENTROPY_WORDS)]),
+  email: emailCandidates,
+  ipv6: ipv6Candidates,
+};
+
 // The rules' pattern and finder objects as shipped: a built-in rule changed at run time gets no prefilter.
 const SHIPPED = new Map<string, { pattern: RegExp; find: unknown }>(
   BUILTIN_RULES.map((r) => [r.name, { pattern: r.pattern, find: 'find' in r ? r.find : undefined }]),
 );
 
-function prefilterOf(rule: (typeof BUILTIN_RULES)[number]): Prefilter | undefined {
+function isShipped(rule: (typeof BUILTIN_RULES)[number]): boolean {
   const shipped = SHIPPED.get(rule.name);
   const find = 'find' in rule ? rule.find : undefined;
-  if (!shipped || shipped.pattern !== rule.pattern || shipped.find !== find) return undefined;
-  return PREFILTERS[rule.name];
+  return shipped !== undefined && shipped.pattern === rule.pattern && shipped.find === find;
 }
 
 function compileRule(
@@ -135,6 +159,7 @@ function compileRule(
   strategy: RedactionStrategy | undefined,
   order: number,
   mayMatch?: Prefilter,
+  candidates?: CandidateFinder,
 ): CompiledRule {
   if (!rule || typeof rule.name !== 'string' || !/^[a-z0-9][a-z0-9_.-]{0,63}$/i.test(rule.name)) {
     throw new TypeError('redaction rule: name must be 1-64 letters, digits, ".", "_" or "-"');
@@ -149,6 +174,8 @@ function compileRule(
   flags.add('g');
   if (rule.group !== undefined) flags.add('d');
   flags.delete('y');
+  // With candidates, the pattern is run anchored at each candidate offset.
+  if (candidates) flags.add('y');
   return {
     name: rule.name,
     pattern: new RegExp(rule.pattern.source, [...flags].join('')),
@@ -158,6 +185,7 @@ function compileRule(
     strategy: strategy ?? rule.strategy,
     order,
     mayMatch,
+    candidates,
   };
 }
 
@@ -167,6 +195,10 @@ function ruleFindings(rule: CompiledRule, text: string, out: Array<Finding & { o
     return;
   }
   const pattern = rule.pattern;
+  if (rule.candidates) {
+    candidateFindings(rule, text, out);
+    return;
+  }
   pattern.lastIndex = 0;
   let match = pattern.exec(text);
   while (match !== null) {
@@ -185,6 +217,36 @@ function ruleFindings(rule: CompiledRule, text: string, out: Array<Finding & { o
       pattern.lastIndex = match.index + 1;
     }
     match = pattern.exec(text);
+  }
+}
+
+/**
+ * {@link ruleFindings} for a rule with candidate offsets: the same loop as a global scan, where
+ * `next` plays `lastIndex` and the (sticky) pattern is tried only at candidates at or after it.
+ * A global scan returns the leftmost offset >= lastIndex where the pattern matches, and every
+ * offset where it can match is a candidate, so both yield the same matches in the same order.
+ */
+function candidateFindings(rule: CompiledRule, text: string, out: Array<Finding & { order: number }>): void {
+  const pattern = rule.pattern;
+  let next = 0;
+  for (const at of rule.candidates!(text)) {
+    if (at < next) continue;
+    pattern.lastIndex = at;
+    const match = pattern.exec(text);
+    if (match === null) continue;
+    next = match[0].length === 0 ? at + 1 : at + match[0].length;
+    let start = at;
+    let end = start + match[0].length;
+    if (rule.group !== undefined) {
+      const span = match.indices?.[rule.group];
+      if (span) [start, end] = span;
+      else start = end;
+    }
+    if (end > start && (!rule.validate || rule.validate(text.slice(start, end)))) {
+      out.push({ rule: rule.name, start, end, order: rule.order });
+    } else if (match[0].length > 0) {
+      next = at + 1;
+    }
   }
 }
 
@@ -234,8 +296,15 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
   for (const rule of BUILTIN_RULES) {
     const setting = options.rules?.[rule.name];
     if (setting === false) continue;
+    const shipped = isShipped(rule);
     rules.push(
-      compileRule(rule, typeof setting === 'string' ? setting : undefined, rules.length, prefilterOf(rule)),
+      compileRule(
+        rule,
+        typeof setting === 'string' ? setting : undefined,
+        rules.length,
+        shipped ? PREFILTERS[rule.name] : undefined,
+        shipped ? CANDIDATES[rule.name] : undefined,
+      ),
     );
   }
   const names = new Set(rules.map((r) => r.name));

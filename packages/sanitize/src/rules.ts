@@ -113,6 +113,16 @@ function cardNumberValid(digits: string): boolean {
   );
 }
 
+/** True when `value` holds at least `n` ASCII digits. */
+function hasDigits(value: string, n: number): boolean {
+  let count = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 48 && c <= 57 && ++count >= n) return true;
+  }
+  return false;
+}
+
 /**
  * Card numbers: runs of digit groups (space or dash separated), tried at every group boundary,
  * longest first, so `...00 4111 1111 1111 1111 123-45-6789` still yields the card.
@@ -121,6 +131,8 @@ function findPaymentCards(text: string): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
   const run = /(?<![\w-])\d{1,19}(?:[ -]\d{1,19}){0,11}(?!\w)/g;
   for (let match = run.exec(text); match !== null; match = run.exec(text)) {
+    // A card is 13-19 digits of this run: a run with fewer digits cannot hold one.
+    if (!hasDigits(match[0], 13)) continue;
     const groups: Array<[number, number]> = [];
     const group = /\d+/g;
     for (let g = group.exec(match[0]); g !== null; g = group.exec(match[0])) {

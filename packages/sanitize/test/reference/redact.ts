@@ -1,0 +1,388 @@
+import { createHash, createHmac } from 'node:crypto';
+import {
+  BUILTIN_RULES,
+  type BuiltinRuleName,
+  type Finding,
+  type RedactionRule,
+  type RedactionStrategy,
+} from './rules.js';
+
+const STRATEGIES: readonly RedactionStrategy[] = ['mask', 'partial', 'hash', 'remove'];
+
+/**
+ * Options of {@link redact}, {@link redactValue} and {@link createRedactor}.
+ *
+ * @example
+ * ```ts
+ * const options: RedactOptions = { rules: { ipv4: false }, strategy: 'hash', hashKey: process.env.REDACT_KEY };
+ * ```
+ */
+export interface RedactOptions {
+  /**
+   * Built-in rules on or off, or with their own strategy (`{ ipv4: false, email: 'partial' }`).
+   * Every built-in rule is on unless turned off here.
+   */
+  rules?: Partial<Record<BuiltinRuleName, boolean | RedactionStrategy>>;
+  /** Extra rules, applied after the built-in ones. */
+  custom?: readonly RedactionRule[];
+  /** Default strategy. Default `mask` (`[REDACTED:<rule>]`). */
+  strategy?: RedactionStrategy;
+  /**
+   * Key for the `hash` strategy (HMAC-SHA-256). Without a key, `hash` uses plain SHA-256, which
+   * low-entropy values (phone numbers, SSNs) do not survive: set a key in production.
+   */
+  hashKey?: string | Uint8Array;
+  /** Characters `partial` keeps at the end (default 4), never more than a quarter of the value. */
+  partialKeep?: number;
+}
+
+/** Text after redaction, with the number of redactions per rule (never the values). */
+export interface RedactResult {
+  text: string;
+  counts: Record<string, number>;
+}
+
+/** A JSON value after redaction, with counts per rule. */
+export interface RedactValueResult<T> {
+  value: T;
+  counts: Record<string, number>;
+}
+
+/** A compiled set of rules; build once with {@link createRedactor} and reuse. */
+export interface Redactor {
+  /** Finds sensitive spans, non-overlapping and in order. */
+  detect(text: string): Finding[];
+  /** Redacts text. */
+  redact(text: string, strategy?: RedactionStrategy | 'format'): RedactResult;
+  /** Redacts every string inside a JSON value (object keys are kept); types are preserved. */
+  redactValue<T>(value: T, strategy?: RedactionStrategy | 'format'): RedactValueResult<T>;
+  /** Names of the active rules. */
+  readonly ruleNames: readonly string[];
+}
+
+interface CompiledRule {
+  name: string;
+  pattern: RegExp;
+  group: number | undefined;
+  validate: ((value: string) => boolean) | undefined;
+  find: ((text: string) => Array<[number, number]>) | undefined;
+  strategy: RedactionStrategy | undefined;
+  order: number;
+  /** Built-in rules only: false when the rule cannot match `text` (see {@link PREFILTERS}). */
+  mayMatch: Prefilter | undefined;
+}
+
+/** `text` as given and lower-cased (for the rules whose pattern has the `i` flag). */
+type Prefilter = (text: string, lower: string) => boolean;
+
+const hasAny = (text: string, needles: readonly string[]): boolean => {
+  for (const needle of needles) if (text.includes(needle)) return true;
+  return false;
+};
+
+/**
+ * Cheap necessary conditions for the built-in rules: each literal is one that every match of
+ * the rule's pattern contains, so a text without it cannot hold a finding and the regex is not
+ * run. The `i` patterns are checked on the lower-cased text: without the `u` flag, a
+ * case-insensitive match of an ASCII letter is always an ASCII letter, which `toLowerCase` maps
+ * to its lower case. Only attached to the built-in rules themselves, never to a custom rule.
+ */
+const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
+  'private-key': (t) => t.includes('PRIVATE KEY'),
+  'aws-access-key-id': (t) =>
+    hasAny(t, ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'AGPA', 'AIDA', 'AROA', 'ANPA', 'ANVA', 'AIPA']),
+  'aws-secret-access-key': (_t, l) => l.includes('aws') && l.includes('secret'),
+  'github-token': (t) => t.includes('gh') || t.includes('github_pat_'),
+  'gitlab-token': (t) => t.includes('gl'),
+  'slack-token': (t) => t.includes('xox') || t.includes('hooks.slack.com'),
+  'stripe-key': (t) => t.includes('_live_') || t.includes('_test_'),
+  'google-api-key': (t) => t.includes('AIza'),
+  jwt: (t) => t.includes('eyJ'),
+  'url-credentials': (t) => t.includes('://') && t.includes('@'),
+  'bearer-token': (_t, l) => l.includes('bearer'),
+  'secret-assignment': (t, l) =>
+    (t.includes('=') || t.includes(':')) &&
+    hasAny(l, ['pass', 'pwd', 'secret', 'key', 'token', 'credential']),
+  'high-entropy-assignment': (t, l) =>
+    (t.includes('=') || t.includes(':')) &&
+    hasAny(l, ['key', 'auth', 'sig', 'session', 'cookie', 'salt', 'nonce']),
+  email: (t) => t.includes('@'),
+  'payment-card': undefined,
+  'us-ssn': (t) => t.includes('-'),
+  iban: undefined,
+  phone: undefined,
+  ipv4: (t) => t.includes('.'),
+  ipv6: (t) => {
+    const first = t.indexOf(':');
+    return first >= 0 && t.indexOf(':', first + 1) >= 0;
+  },
+};
+
+// The rules' pattern and finder objects as shipped: a built-in rule changed at run time gets no prefilter.
+const SHIPPED = new Map<string, { pattern: RegExp; find: unknown }>(
+  BUILTIN_RULES.map((r) => [r.name, { pattern: r.pattern, find: 'find' in r ? r.find : undefined }]),
+);
+
+function prefilterOf(rule: (typeof BUILTIN_RULES)[number]): Prefilter | undefined {
+  const shipped = SHIPPED.get(rule.name);
+  const find = 'find' in rule ? rule.find : undefined;
+  if (!shipped || shipped.pattern !== rule.pattern || shipped.find !== find) return undefined;
+  return PREFILTERS[rule.name];
+}
+
+function compileRule(
+  rule: RedactionRule,
+  strategy: RedactionStrategy | undefined,
+  order: number,
+  mayMatch?: Prefilter,
+): CompiledRule {
+  if (!rule || typeof rule.name !== 'string' || !/^[a-z0-9][a-z0-9_.-]{0,63}$/i.test(rule.name)) {
+    throw new TypeError('redaction rule: name must be 1-64 letters, digits, ".", "_" or "-"');
+  }
+  if (!(rule.pattern instanceof RegExp) && typeof rule.find !== 'function') {
+    throw new TypeError(`redaction rule ${rule.name}: pattern must be a RegExp`);
+  }
+  if (rule.strategy !== undefined && !STRATEGIES.includes(rule.strategy)) {
+    throw new TypeError(`redaction rule ${rule.name}: unknown strategy`);
+  }
+  const flags = new Set(rule.pattern.flags);
+  flags.add('g');
+  if (rule.group !== undefined) flags.add('d');
+  flags.delete('y');
+  return {
+    name: rule.name,
+    pattern: new RegExp(rule.pattern.source, [...flags].join('')),
+    group: rule.group,
+    validate: rule.validate,
+    find: rule.find,
+    strategy: strategy ?? rule.strategy,
+    order,
+    mayMatch,
+  };
+}
+
+function ruleFindings(rule: CompiledRule, text: string, out: Array<Finding & { order: number }>): void {
+  if (rule.find) {
+    for (const [start, end] of rule.find(text)) out.push({ rule: rule.name, start, end, order: rule.order });
+    return;
+  }
+  const pattern = rule.pattern;
+  pattern.lastIndex = 0;
+  let match = pattern.exec(text);
+  while (match !== null) {
+    if (match[0].length === 0) pattern.lastIndex++;
+    let start = match.index;
+    let end = start + match[0].length;
+    if (rule.group !== undefined) {
+      const span = match.indices?.[rule.group];
+      if (span) [start, end] = span;
+      else start = end;
+    }
+    if (end > start && (!rule.validate || rule.validate(text.slice(start, end)))) {
+      out.push({ rule: rule.name, start, end, order: rule.order });
+    } else if (match[0].length > 0) {
+      // A rejected candidate may hide a real one that starts inside it (`...00 4111 1111 ...`).
+      pattern.lastIndex = match.index + 1;
+    }
+    match = pattern.exec(text);
+  }
+}
+
+/**
+ * The format-preserving mask: letters become x/X, digits 0, punctuation stays, so formats
+ * (email, card layout, patterns) survive. Used when a plain mask would break an output schema.
+ *
+ * @example
+ * ```ts
+ * formatPreservingMask('Jane@example.com'); // 'Xxxx@xxxxxxx.xxx'
+ * ```
+ */
+export function formatPreservingMask(value: string): string {
+  return value.replace(/[a-z]/g, 'x').replace(/[A-Z]/g, 'X').replace(/\d/g, '0');
+}
+
+/**
+ * Compiles rules once for repeated use.
+ *
+ * @example
+ * ```ts
+ * import { createRedactor } from '@mcp-harden/sanitize';
+ * const redactor = createRedactor({ rules: { ipv4: false }, strategy: 'partial' });
+ * redactor.redact('card 4111 1111 1111 1111').text; // 'card ***************1111'
+ * ```
+ */
+export function createRedactor(options: RedactOptions = {}): Redactor {
+  if (options.strategy !== undefined && !STRATEGIES.includes(options.strategy)) {
+    throw new TypeError(`redact: strategy must be one of ${STRATEGIES.join(', ')}`);
+  }
+  const known = new Set<string>(BUILTIN_RULES.map((r) => r.name));
+  for (const [name, setting] of Object.entries(options.rules ?? {})) {
+    if (!known.has(name)) throw new TypeError(`redact: unknown built-in rule ${name}`);
+    if (typeof setting !== 'boolean' && !STRATEGIES.includes(setting as RedactionStrategy)) {
+      throw new TypeError(`redact: rule ${name} must be true, false or a strategy`);
+    }
+  }
+  const partialKeep = options.partialKeep ?? 4;
+  if (!Number.isInteger(partialKeep) || partialKeep < 0)
+    throw new TypeError('redact: partialKeep must be an integer >= 0');
+  const hashKey = options.hashKey;
+  if (hashKey !== undefined && (typeof hashKey === 'string' ? hashKey.length : hashKey.byteLength) < 16) {
+    throw new TypeError('redact: hashKey must be at least 16 bytes');
+  }
+  const defaultStrategy = options.strategy ?? 'mask';
+  const rules: CompiledRule[] = [];
+  for (const rule of BUILTIN_RULES) {
+    const setting = options.rules?.[rule.name];
+    if (setting === false) continue;
+    rules.push(
+      compileRule(rule, typeof setting === 'string' ? setting : undefined, rules.length, prefilterOf(rule)),
+    );
+  }
+  const names = new Set(rules.map((r) => r.name));
+  for (const rule of options.custom ?? []) {
+    const compiled = compileRule(rule, undefined, rules.length);
+    if (names.has(compiled.name)) throw new TypeError(`redact: duplicate rule name ${compiled.name}`);
+    names.add(compiled.name);
+    rules.push(compiled);
+  }
+  const byName = new Map(rules.map((r) => [r.name, r]));
+
+  const digest = (value: string): string =>
+    (hashKey === undefined ? createHash('sha256') : createHmac('sha256', hashKey))
+      .update(value)
+      .digest('hex')
+      .slice(0, 16);
+
+  const replacement = (rule: string, value: string, strategy: RedactionStrategy | 'format'): string => {
+    switch (strategy) {
+      case 'remove':
+        return '';
+      case 'hash':
+        return `[REDACTED:${rule}#${digest(value)}]`;
+      case 'partial': {
+        const keep = Math.min(partialKeep, Math.floor(value.length / 4));
+        return '*'.repeat(value.length - keep) + value.slice(value.length - keep);
+      }
+      case 'format':
+        return formatPreservingMask(value);
+      default:
+        return `[REDACTED:${rule}]`;
+    }
+  };
+
+  const detect = (text: string): Finding[] => {
+    if (text.length === 0) return [];
+    const all: Array<Finding & { order: number }> = [];
+    let lower: string | undefined;
+    for (const rule of rules) {
+      if (rule.mayMatch) {
+        if (lower === undefined) lower = text.toLowerCase();
+        if (!rule.mayMatch(text, lower)) continue;
+      }
+      ruleFindings(rule, text, all);
+    }
+    all.sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start) || a.order - b.order);
+    // Overlapping findings are merged into one span (named after the first), so no part of any survives.
+    const chosen: Finding[] = [];
+    for (const f of all) {
+      const last = chosen.at(-1);
+      if (last && f.start < last.end) {
+        last.end = Math.max(last.end, f.end);
+        continue;
+      }
+      chosen.push({ rule: f.rule, start: f.start, end: f.end });
+    }
+    return chosen;
+  };
+
+  const redactText = (
+    text: string,
+    counts: Record<string, number>,
+    strategy?: RedactionStrategy | 'format',
+  ) => {
+    const findings = detect(text);
+    if (findings.length === 0) return text;
+    let out = '';
+    let last = 0;
+    for (const f of findings) {
+      const rule = byName.get(f.rule)!;
+      out += text.slice(last, f.start);
+      out += replacement(f.rule, text.slice(f.start, f.end), strategy ?? rule.strategy ?? defaultStrategy);
+      last = f.end;
+      counts[f.rule] = (counts[f.rule] ?? 0) + 1;
+    }
+    return out + text.slice(last);
+  };
+
+  const walk = (
+    value: unknown,
+    counts: Record<string, number>,
+    strategy?: RedactionStrategy | 'format',
+  ): unknown => {
+    if (typeof value === 'string') return redactText(value, counts, strategy);
+    if (Array.isArray(value)) return value.map((v) => walk(v, counts, strategy));
+    if (typeof value === 'object' && value !== null) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = walk(v, counts, strategy);
+      return out;
+    }
+    return value;
+  };
+
+  return {
+    detect,
+    redact(text, strategy) {
+      const counts: Record<string, number> = {};
+      return { text: redactText(String(text), counts, strategy), counts };
+    },
+    redactValue<T>(value: T, strategy?: RedactionStrategy | 'format') {
+      const counts: Record<string, number> = {};
+      return { value: walk(value, counts, strategy) as T, counts };
+    },
+    ruleNames: rules.map((r) => r.name),
+  };
+}
+
+const defaultRedactors = new WeakMap<RedactOptions, Redactor>();
+let plainRedactor: Redactor | undefined;
+
+function redactorFor(options: RedactOptions | undefined): Redactor {
+  if (options === undefined) {
+    plainRedactor ??= createRedactor();
+    return plainRedactor;
+  }
+  let redactor = defaultRedactors.get(options);
+  if (!redactor) {
+    redactor = createRedactor(options);
+    defaultRedactors.set(options, redactor);
+  }
+  return redactor;
+}
+
+/**
+ * Redacts secrets and PII in a string with the built-in rules (all on by default).
+ *
+ * @example
+ * ```ts
+ * import { redact } from '@mcp-harden/sanitize';
+ * redact('password=hunter22 mail jane@example.com').text;
+ * // 'password=[REDACTED:secret-assignment] mail [REDACTED:email]'
+ * ```
+ */
+export function redact(text: string, options?: RedactOptions): RedactResult {
+  return redactorFor(options).redact(text);
+}
+
+/**
+ * Redacts every string in a JSON value; numbers, booleans, keys and structure are kept.
+ *
+ * @example
+ * ```ts
+ * import { redactValue } from '@mcp-harden/sanitize';
+ * redactValue({ user: { email: 'jane@example.com' }, n: 1 }).value;
+ * // { user: { email: '[REDACTED:email]' }, n: 1 }
+ * ```
+ */
+export function redactValue<T>(value: T, options?: RedactOptions): RedactValueResult<T> {
+  return redactorFor(options).redactValue(value);
+}

@@ -1,0 +1,309 @@
+import { isIPv6 } from 'node:net';
+import { characterClasses, ibanValid, luhnValid, shannonEntropy } from './checks.js';
+
+/** How a detected value is replaced. */
+export type RedactionStrategy = 'mask' | 'partial' | 'hash' | 'remove';
+
+/** A span of text a rule detected. */
+export interface Finding {
+  /** Rule name. */
+  rule: string;
+  /** Offset of the first character of the sensitive value. */
+  start: number;
+  /** Offset after its last character. */
+  end: number;
+}
+
+/**
+ * A detection rule. Built-in rules use the same shape, so custom rules behave exactly like them.
+ * Keep patterns linear: bounded quantifiers, no nested unbounded repetition.
+ *
+ * @example
+ * ```ts
+ * const employeeId: RedactionRule = { name: 'employee-id', pattern: /\bEMP-\d{6}\b/ };
+ * sanitize({ custom: [employeeId] });
+ * ```
+ */
+export interface RedactionRule {
+  /** Stable name used in counts (`ctx.state.redactions`) and masks. */
+  name: string;
+  /** `secret`, `pii` or `custom`; informational. */
+  category?: 'secret' | 'pii' | 'custom';
+  /** What to look for; the `g` flag is added when missing. */
+  pattern: RegExp;
+  /** Capture group holding the sensitive value (`password=(...)`); the whole match when omitted. */
+  group?: number;
+  /** Confirms a candidate value (checksums, entropy); candidates it rejects are left alone. */
+  validate?: (value: string) => boolean;
+  /** Strategy for this rule; defaults to the redactor's strategy. */
+  strategy?: RedactionStrategy;
+  /** Finds spans procedurally instead of by pattern (used for multi-line blocks). */
+  find?: (text: string) => Array<[number, number]>;
+}
+
+const TYPE_WORDS = new Set([
+  'string',
+  'number',
+  'boolean',
+  'bigint',
+  'object',
+  'unknown',
+  'undefined',
+  'null',
+  'none',
+  'true',
+  'false',
+  'required',
+  'optional',
+  'redacted',
+  'changeme',
+]);
+
+/** Rejects placeholders and code that merely names a secret (`password: string`, `token=${TOKEN}`). */
+function plausibleSecretValue(value: string): boolean {
+  if (TYPE_WORDS.has(value.toLowerCase())) return false;
+  if (/^[$%{[<*#(]/.test(value)) return false;
+  if (/^(?:x+|\*+|\.+|-+)$/i.test(value)) return false;
+  if (/\)$|\($/.test(value)) return false;
+  if (/^(?:process\.env|os\.environ|env\.|config\.|this\.|self\.|settings\.|secrets\.)/i.test(value))
+    return false;
+  if (value.includes('REDACTED')) return false;
+  // Version tags (`image/token:1.2.3@sha256:...`) are not secrets.
+  if (/^v?\d{1,6}(?:\.\d{1,6}){1,3}(?:[-+@]|$)/.test(value)) return false;
+  return true;
+}
+
+function highEntropy(value: string): boolean {
+  return (
+    value.length >= 16 &&
+    characterClasses(value) >= 3 &&
+    shannonEntropy(value) >= 3.5 &&
+    plausibleSecretValue(value)
+  );
+}
+
+/** PEM private key blocks, found procedurally so many unterminated headers stay linear. */
+function findPrivateKeys(text: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  const begin = /-----BEGIN (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY( BLOCK)?-----/g;
+  const end = /-----END (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY( BLOCK)?-----/g;
+  let match = begin.exec(text);
+  while (match !== null) {
+    end.lastIndex = match.index + match[0].length;
+    const close = end.exec(text);
+    if (close === null) {
+      // An unterminated key is still a key: redact through the end of the base64 body.
+      const body = /^[A-Za-z0-9+/=\s:,-]*/.exec(text.slice(match.index + match[0].length));
+      spans.push([match.index, match.index + match[0].length + (body?.[0].length ?? 0)]);
+      break;
+    }
+    spans.push([match.index, close.index + close[0].length]);
+    begin.lastIndex = close.index + close[0].length;
+    match = begin.exec(text);
+  }
+  return spans;
+}
+
+function cardNumberValid(digits: string): boolean {
+  return (
+    digits.length >= 13 &&
+    digits.length <= 19 &&
+    /^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])|35|3[0689])/.test(digits) &&
+    luhnValid(digits)
+  );
+}
+
+/**
+ * Card numbers: runs of digit groups (space or dash separated), tried at every group boundary,
+ * longest first, so `...00 4111 1111 1111 1111 123-45-6789` still yields the card.
+ */
+function findPaymentCards(text: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  const run = /(?<![\w-])\d{1,19}(?:[ -]\d{1,19}){0,11}(?!\w)/g;
+  for (let match = run.exec(text); match !== null; match = run.exec(text)) {
+    const groups: Array<[number, number]> = [];
+    const group = /\d+/g;
+    for (let g = group.exec(match[0]); g !== null; g = group.exec(match[0])) {
+      groups.push([match.index + g.index, match.index + g.index + g[0].length]);
+    }
+    let from = 0;
+    while (from < groups.length) {
+      let found = -1;
+      for (let to = groups.length - 1; to >= from && found < 0; to--) {
+        const digits = text.slice(groups[from]![0], groups[to]![1]).replace(/[ -]/g, '');
+        if (digits.length <= 19 && cardNumberValid(digits)) found = to;
+      }
+      if (found >= 0) {
+        spans.push([groups[from]![0], groups[found]![1]]);
+        from = found + 1;
+      } else from++;
+    }
+  }
+  return spans;
+}
+
+const PHONE =
+  /(?<![\w.+-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w-]|\.\d)/g;
+
+const phoneDigitsValid = (value: string) => {
+  const digits = value.replace(/\D/g, '').length;
+  return digits >= 8 && digits <= 15;
+};
+
+/** Phone numbers; a run too long to be one number is cut back at a separator (`+1 415 555 0132 4111 ...`). */
+function findPhones(text: string): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  PHONE.lastIndex = 0;
+  for (let match = PHONE.exec(text); match !== null; match = PHONE.exec(text)) {
+    let value = match[0];
+    while (!phoneDigitsValid(value)) {
+      const cut = value.search(/[ .-]\d{1,4}$/);
+      if (cut <= 0) break;
+      value = value.slice(0, cut);
+    }
+    if (phoneDigitsValid(value)) {
+      spans.push([match.index, match.index + value.length]);
+      PHONE.lastIndex = match.index + value.length;
+    }
+  }
+  return spans;
+}
+
+const SECRET_KEYS =
+  'passw(?:or)?d|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|(?:access|auth|refresh|bearer|session|csrf|id)[_-]?token|client[_-]?secret|private[_-]?key|token|credentials?';
+
+/**
+ * The built-in rules, secrets first. Every rule is on by default; turn one off with
+ * `rules: { name: false }`.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_RULES } from '@mcp-harden/sanitize';
+ * BUILTIN_RULES.filter((r) => r.category === 'pii').map((r) => r.name);
+ * ```
+ */
+export const BUILTIN_RULES = [
+  { name: 'private-key', category: 'secret', pattern: /$^/, find: findPrivateKeys },
+  {
+    name: 'aws-access-key-id',
+    category: 'secret',
+    pattern:
+      /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
+  },
+  {
+    name: 'aws-secret-access-key',
+    category: 'secret',
+    pattern:
+      /aws_?secret_?(?:access_?)?key["']?[ \t]{0,8}(?:=|:|=>)[ \t]{0,8}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+    group: 1,
+  },
+  {
+    name: 'github-token',
+    category: 'secret',
+    pattern:
+      /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/g,
+  },
+  {
+    name: 'gitlab-token',
+    category: 'secret',
+    pattern: /(?<![A-Za-z0-9_-])gl(?:pat|dt|ptt|rt|cbt)-[A-Za-z0-9_-]{20,64}/g,
+  },
+  {
+    name: 'slack-token',
+    category: 'secret',
+    pattern:
+      /(?<![A-Za-z0-9])(?:xox[abposre]-[A-Za-z0-9-]{10,250}|https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]{6,12}\/B[A-Z0-9]{6,12}\/[A-Za-z0-9]{16,32})/g,
+  },
+  {
+    name: 'stripe-key',
+    category: 'secret',
+    pattern: /(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247}(?![A-Za-z0-9])/g,
+  },
+  {
+    name: 'google-api-key',
+    category: 'secret',
+    pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g,
+  },
+  {
+    name: 'jwt',
+    category: 'secret',
+    pattern:
+      /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,4096}\.eyJ[A-Za-z0-9_-]{4,8192}\.[A-Za-z0-9_-]{0,1024}(?![A-Za-z0-9_-])/g,
+  },
+  {
+    name: 'url-credentials',
+    category: 'secret',
+    pattern: /\b[a-z][a-z0-9+.-]{1,15}:\/\/[^\s:@/?#]{1,128}:([^\s@/?#]{1,256})@/gi,
+    group: 1,
+  },
+  {
+    name: 'bearer-token',
+    category: 'secret',
+    pattern: /\bbearer[ \t]{1,4}([A-Za-z0-9._~+/-]{16,4096}=*)/gi,
+    group: 1,
+    validate: (value: string) => shannonEntropy(value) >= 3,
+  },
+  {
+    name: 'secret-assignment',
+    category: 'secret',
+    pattern: new RegExp(
+      `(?:${SECRET_KEYS})["']?[ \\t]{0,8}(?:=|:|=>)[ \\t]{0,8}["']?([^\\s"'&,;<>\`]{4,512})`,
+      'gi',
+    ),
+    group: 1,
+    validate: plausibleSecretValue,
+  },
+  {
+    name: 'high-entropy-assignment',
+    category: 'secret',
+    pattern:
+      /(?:key|auth|sig|signature|session|cookie|salt|nonce)["']?[ \t]{0,8}(?:=|:|=>)[ \t]{0,8}["']?([A-Za-z0-9+/=_.~-]{16,1024})/gi,
+    group: 1,
+    validate: highEntropy,
+  },
+  {
+    name: 'email',
+    category: 'pii',
+    pattern:
+      /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
+  },
+  { name: 'payment-card', category: 'pii', pattern: /$^/, find: findPaymentCards },
+  {
+    name: 'us-ssn',
+    category: 'pii',
+    pattern: /(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])/g,
+  },
+  {
+    name: 'iban',
+    category: 'pii',
+    pattern: /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g,
+    validate: ibanValid,
+  },
+  { name: 'phone', category: 'pii', pattern: /$^/, find: findPhones },
+  {
+    name: 'ipv4',
+    category: 'pii',
+    pattern:
+      /(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\d)/g,
+  },
+  {
+    name: 'ipv6',
+    category: 'pii',
+    pattern: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])/g,
+    validate: (value: string) => value.replace(/[^0-9A-Fa-f]/g, '').length >= 2 && isIPv6(value),
+  },
+] as const satisfies readonly RedactionRule[];
+
+/** Names of the built-in rules. */
+export type BuiltinRuleName = (typeof BUILTIN_RULES)[number]['name'];
+
+/**
+ * Names of the built-in rules, secrets first.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_RULE_NAMES } from '@mcp-harden/sanitize';
+ * BUILTIN_RULE_NAMES.includes('email'); // true
+ * ```
+ */
+export const BUILTIN_RULE_NAMES: readonly BuiltinRuleName[] = BUILTIN_RULES.map((r) => r.name);
