@@ -60,66 +60,117 @@ function write(value: unknown, seen: Set<object>): string {
   }
 }
 
-// Every top-level key an AuditEvent (schema v1) can have, in canonical (code unit) order, with
-// its JSON-quoted form; see eventCanonicalJson.
-const EVENT_KEYS = [
-  'schemaVersion',
-  'id',
-  'time',
-  'method',
-  'target',
-  'targetKind',
-  'principal',
-  'decision',
-  'outcome',
-  'latencyMs',
-  'argumentsDigest',
-  'arguments',
-  'redactions',
-  'injection',
-  'authorization',
-  'rateLimit',
-  'deprecation',
-  'sessionId',
-  'requestId',
-  'traceId',
-  'spanId',
-  'transport',
-].sort();
-const EVENT_KEY_BIT = new Map(EVENT_KEYS.map((key, i) => [key, 1 << i]));
-const EVENT_KEY_JSON = EVENT_KEYS.map((key) => `${JSON.stringify(key)}:`);
+/**
+ * The known members of an object with a fixed set of keys: their canonical (code unit) order, their
+ * JSON-quoted forms, and the shape of members that are themselves fixed-shape objects.
+ */
+interface Shape {
+  readonly keys: readonly string[];
+  readonly quoted: readonly string[];
+  readonly bit: ReadonlyMap<string, number>;
+  readonly nested: readonly (Shape | undefined)[];
+}
+
+function shape(keys: readonly string[], nested: Readonly<Record<string, Shape>> = {}): Shape {
+  const sorted = [...keys].sort();
+  if (sorted.length > 30) throw new RangeError('shape: too many keys');
+  return {
+    keys: sorted,
+    quoted: sorted.map((key) => `${JSON.stringify(key)}:`),
+    bit: new Map(sorted.map((key, i) => [key, 1 << i])),
+    nested: sorted.map((key) => nested[key]),
+  };
+}
+
+// AuditEvent (schema v1): every top-level key, and the members that are fixed-shape objects
+// (see types.ts). `arguments` and `redactions` hold arbitrary keys: they take the general path.
+const EVENT_SHAPE = shape(
+  [
+    'schemaVersion',
+    'id',
+    'time',
+    'method',
+    'target',
+    'targetKind',
+    'principal',
+    'decision',
+    'outcome',
+    'latencyMs',
+    'argumentsDigest',
+    'arguments',
+    'redactions',
+    'injection',
+    'authorization',
+    'rateLimit',
+    'deprecation',
+    'sessionId',
+    'requestId',
+    'traceId',
+    'spanId',
+    'transport',
+  ],
+  {
+    principal: shape(['subject', 'clientId', 'tenant', 'authMethod']),
+    decision: shape(['result', 'by', 'code']),
+    outcome: shape(['status', 'code']),
+    injection: shape(['flagged', 'patterns']),
+    authorization: shape(['allowed', 'rule', 'reason', 'requiredScopes']),
+    rateLimit: shape(['level', 'refused', 'remainingPoints', 'retryAfterMs']),
+    deprecation: shape(['tool', 'version', 'sunset', 'replacement']),
+  },
+);
 
 /**
- * `canonicalJson(event)` for an audit event, faster: the top-level keys of an event are a known
- * set, so their sorted order and quoted forms are computed once instead of per event. Anything
- * else (an unknown key, a `toJSON`, a non-object) takes the general path, so the text is always
- * exactly what `canonicalJson` produces.
+ * `write(value, seen)` for an object expected to have the keys of `s`: the sorted order and quoted
+ * keys are precomputed, members that are fixed-shape objects recurse with their own shape, and
+ * everything else (a primitive, an array, an arbitrary object) is written by `write`. Anything the
+ * shape does not cover (an unknown key, an array, a `toJSON`, the root itself) is handed to
+ * `write` whole, so the text is always exactly what `write` produces. Like `write`, it holds
+ * `value` in `seen` while its members are written, so a cycle throws the same error.
  */
-export function eventCanonicalJson(event: unknown): string {
+function writeShaped(value: object, s: Shape, seen: Set<object>): string {
   if (
-    typeof event !== 'object' ||
-    event === null ||
-    Array.isArray(event) ||
-    typeof (event as { toJSON?: unknown }).toJSON === 'function'
+    Array.isArray(value) ||
+    typeof (value as { toJSON?: unknown }).toJSON === 'function' ||
+    seen.has(value)
   ) {
-    return canonicalJson(event);
+    return write(value, seen);
   }
-  const record = event as Record<string, unknown>;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
   let present = 0;
-  for (const key of Object.keys(record)) {
-    const bit = EVENT_KEY_BIT.get(key);
-    if (bit === undefined) return canonicalJson(event);
+  for (let i = 0; i < keys.length; i++) {
+    const bit = s.bit.get(keys[i]!);
+    if (bit === undefined) return write(value, seen);
     present |= bit;
   }
-  const seen = new Set<object>([record]);
+  seen.add(value);
   let out = '{';
-  for (let i = 0; i < EVENT_KEYS.length; i++) {
+  for (let i = 0; i < s.keys.length; i++) {
     if ((present & (1 << i)) === 0) continue;
-    const member = record[EVENT_KEYS[i]!];
+    const member = record[s.keys[i]!];
     if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-    out += `${out.length === 1 ? '' : ','}${EVENT_KEY_JSON[i]}${write(member, seen)}`;
+    const nested = s.nested[i];
+    const text =
+      nested !== undefined && typeof member === 'object' && member !== null
+        ? writeShaped(member, nested, seen)
+        : write(member, seen);
+    out += out.length === 1 ? `${s.quoted[i]}${text}` : `,${s.quoted[i]}${text}`;
   }
+  // No try/finally needed: when a member throws, the error leaves eventCanonicalJson and the set with it.
+  seen.delete(value);
   return `${out}}`;
+}
+
+/**
+ * `canonicalJson(event)` for an audit event, faster: the keys of an event and of its fixed-shape
+ * members (principal, decision, outcome, ...) are known sets, so their sorted order and quoted
+ * forms are computed once instead of per event. Anything else (an unknown key, a `toJSON`, a
+ * non-object) takes the general path, so the text is always exactly what `canonicalJson` produces.
+ */
+export function eventCanonicalJson(event: unknown): string {
+  if (typeof event !== 'object' || event === null) return canonicalJson(event);
+  return writeShaped(event, EVENT_SHAPE, new Set());
 }
 
 // One-shot `crypto.hash` (Node >= 20.12) is about twice as fast as a Hash object for short input.

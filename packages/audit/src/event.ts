@@ -132,13 +132,36 @@ export function redactArguments(args: unknown, keys: RegExp = DEFAULT_REDACT_KEY
 /** What the middleware observed about one request. */
 export interface Observation {
   id: string;
-  time: Date;
+  /** When the request entered, ms since the epoch (`Date.now()`). */
+  time: number;
   digest: string | null;
   result: McpResult | undefined;
   error: unknown;
   failed: boolean;
   includeArguments: false | 'redacted';
   redactKeys: RegExp;
+}
+
+// `toISOString` costs about a microsecond; within one second only the milliseconds change, so
+// the text up to and including the '.' is kept for the current second.
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/**
+ * `new Date(ms).toISOString()` for an integer `ms` (as `Date.now()` returns), with the part before
+ * the milliseconds cached per second.
+ */
+export function isoTime(ms: number): string {
+  // Anything else (a fraction, NaN, beyond the Date range) is left to toISOString, errors included.
+  if (!Number.isInteger(ms) || ms > 8.64e15 || ms < -8.64e15) return new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  const milli = ms - second * 1000;
+  if (second !== isoSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    isoPrefix = iso.slice(0, -4); // without 'mmmZ'
+    isoSecond = second;
+  }
+  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 function decisionOf(failed: boolean, error: unknown): AuditDecision {
@@ -162,7 +185,7 @@ export function buildEvent(ctx: HardenContext, o: Observation): AuditEvent {
   const event: AuditEvent = {
     schemaVersion: AUDIT_SCHEMA_VERSION,
     id: o.id,
-    time: o.time.toISOString(),
+    time: isoTime(o.time),
     method: ctx.method,
     target: cap(ctx.target) ?? null,
     targetKind: ctx.targetKind ?? null,
@@ -203,11 +226,11 @@ export function buildEvent(ctx: HardenContext, o: Observation): AuditEvent {
 }
 
 /** Builds the v1 event for a request refused before the chain ran (HTTP edge, adapter params check). */
-export function buildEarlyRefusalEvent(refusal: EarlyRefusal, id: string, time: Date): AuditEvent {
+export function buildEarlyRefusalEvent(refusal: EarlyRefusal, id: string, time: number): AuditEvent {
   return {
     schemaVersion: AUDIT_SCHEMA_VERSION,
     id,
-    time: time.toISOString(),
+    time: isoTime(time),
     method: cap(refusal.method) ?? 'unknown',
     target: null,
     targetKind: null,

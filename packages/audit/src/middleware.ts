@@ -150,21 +150,21 @@ export function audit(options: AuditOptions): AuditMiddleware {
   const channels = sinks.map((sink) => new SinkChannel(sink, channelOptions));
   let closing: Promise<void> | undefined;
 
-  const enqueue = (build: () => AuditEvent): void => {
+  const send = (event: AuditEvent): void => {
+    for (const channel of channels) channel.enqueue(event);
+  };
+  const record = (ctx: HardenContext, observation: Observation): void => {
     try {
-      const event = build();
-      for (const channel of channels) channel.enqueue(event);
+      send(buildEvent(ctx, observation));
     } catch (err) {
       channelOptions.onError(err);
     }
   };
-  const record = (ctx: HardenContext, observation: Observation): void =>
-    enqueue(() => buildEvent(ctx, observation));
 
   const middleware = defineMiddleware(
     'audit',
     async function auditRequest(ctx: HardenContext, next): Promise<McpResult> {
-      const time = new Date();
+      const time = Date.now();
       const id = randomUUID();
       ctx.state.audit = { eventId: id };
       let digest: string | null = null;
@@ -175,15 +175,28 @@ export function audit(options: AuditOptions): AuditMiddleware {
           channelOptions.onError(err);
         }
       }
-      const base = { id, time, digest, includeArguments, redactKeys };
+      // One observation per request, completed when the chain settles (no copies per outcome).
+      const observation: Observation = {
+        id,
+        time,
+        digest,
+        result: undefined,
+        error: undefined,
+        failed: false,
+        includeArguments,
+        redactKeys,
+      };
       let result: McpResult;
       try {
         result = await next();
       } catch (error) {
-        record(ctx, { ...base, result: undefined, error, failed: true });
+        observation.error = error;
+        observation.failed = true;
+        record(ctx, observation);
         throw error;
       }
-      record(ctx, { ...base, result, error: undefined, failed: false });
+      observation.result = result;
+      record(ctx, observation);
       return result;
     },
     {
@@ -195,7 +208,11 @@ export function audit(options: AuditOptions): AuditMiddleware {
       },
       healthChecks: channels.map((c) => c.healthCheck()),
       onEarlyRefusal(refusal) {
-        enqueue(() => buildEarlyRefusalEvent(refusal, randomUUID(), new Date()));
+        try {
+          send(buildEarlyRefusalEvent(refusal, randomUUID(), Date.now()));
+        } catch (err) {
+          channelOptions.onError(err);
+        }
       },
     },
   );
