@@ -30,7 +30,7 @@ const MAX_CACHED_PRINCIPALS = 1024;
 const MAX_CACHED_TARGETS = 64;
 
 /** The encoded keys of one principal: its own, and its principal+target keys. */
-interface PrincipalKeys {
+export interface PrincipalKeys {
   /** `encodeKey(principalParts(principal))`. */
   readonly key: string;
   /** `encodeKey([...principalParts(principal), kind, target])` by kind, then target. */
@@ -56,7 +56,8 @@ export class KeyCache {
     return this.#principals + (this.#anonymous ? 1 : 0);
   }
 
-  #entry(principal: Principal | undefined): PrincipalKeys {
+  /** The keys of `principal`; `key` is `encodeKey(principalParts(principal))`. */
+  entryFor(principal: Principal | undefined): PrincipalKeys {
     if (!principal) {
       this.#anonymous ??= { key: encodeKey(principalParts(undefined)), targets: new Map(), targetCount: 0 };
       return this.#anonymous;
@@ -82,12 +83,21 @@ export class KeyCache {
 
   /** `encodeKey(principalParts(principal))`. */
   principalKey(principal: Principal | undefined): string {
-    return this.#entry(principal).key;
+    return this.entryFor(principal).key;
   }
 
   /** `encodeKey([...principalParts(principal), kind, target])`. */
   targetKey(principal: Principal | undefined, kind: string | null, target: string): string {
-    const entry = this.#entry(principal);
+    return this.targetKeyIn(this.entryFor(principal), principal, kind, target);
+  }
+
+  /** {@link targetKey} when the caller already has `entryFor(principal)`. */
+  targetKeyIn(
+    entry: PrincipalKeys,
+    principal: Principal | undefined,
+    kind: string | null,
+    target: string,
+  ): string {
     let byTarget = entry.targets.get(kind);
     let key = byTarget?.get(target);
     if (key !== undefined) return key;

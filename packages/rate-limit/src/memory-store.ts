@@ -6,14 +6,15 @@ interface WindowRecord {
   expiresAt: number;
 }
 
-/** What {@link FixedWindowMemory.consume} decided. */
+/** What {@link FixedWindowMemory.consume} decided (the memory case of the store's `Consumed`). */
 export interface WindowDecision {
-  /** False when the points consumed in the window now exceed the budget. */
-  allowed: boolean;
+  /** `refused` when the points consumed in the window now exceed the budget. */
+  kind: 'allowed' | 'refused';
   /** Points left in the window, never below 0. */
   remainingPoints: number;
   /** Milliseconds until the window of this key ends. */
   msBeforeNext: number;
+  backend: 'memory';
 }
 
 /** Expired records removed at most per new window, so eviction stays O(1) per call. */
@@ -69,9 +70,10 @@ export class FixedWindowMemory {
     }
     const remaining = this.#points - consumed;
     return {
-      allowed: consumed <= this.#points,
+      kind: consumed <= this.#points ? 'allowed' : 'refused',
       remainingPoints: Math.max(remaining, 0),
       msBeforeNext,
+      backend: 'memory',
     };
   }
 

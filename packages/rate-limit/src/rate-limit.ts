@@ -216,15 +216,18 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
       checks.push({ level: 'session', store: sessionStore, key: encodeKey([ctx.sessionId]) });
     }
     const toolStore = policy?.limit ? targetStore(policy.limit) : principalToolStore;
-    if (toolStore && ctx.target !== undefined) {
+    const toolApplies = toolStore !== undefined && ctx.target !== undefined;
+    // Both principal levels share one cache lookup; none when neither applies.
+    const who = toolApplies || principalStore ? keys.entryFor(ctx.principal) : undefined;
+    if (toolApplies) {
       checks.push({
         level: 'principalTool',
         store: toolStore,
-        key: keys.targetKey(ctx.principal, ctx.targetKind ?? null, ctx.target),
+        key: keys.targetKeyIn(who!, ctx.principal, ctx.targetKind ?? null, ctx.target!),
       });
     }
     if (principalStore) {
-      checks.push({ level: 'principal', store: principalStore, key: keys.principalKey(ctx.principal) });
+      checks.push({ level: 'principal', store: principalStore, key: who!.key });
     }
     if (tenantStore && ctx.principal?.tenant !== undefined) {
       checks.push({ level: 'tenant', store: tenantStore, key: encodeKey([ctx.principal.tenant]) });
@@ -339,52 +342,90 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     conclude(ctx, checks, results);
   };
 
-  const middleware = defineMiddleware(
-    'rate-limit',
-    async function rateLimitMiddleware(ctx: HardenContext, next: Next): Promise<McpResult> {
-      if (!methods.has(ctx.method)) return next();
-      if (closed) throw new HardenError('ERR_UNAVAILABLE', 'The server is shutting down');
-      if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
-      const policy = ctx.policy?.rateLimit;
-      if (policy !== undefined && targetPolicyProblem(policy) !== undefined) {
-        // A broken policy is a server bug: refuse (fail closed) without detail for the client.
-        throw new HardenError('ERR_MIDDLEWARE', 'Invalid rate-limit policy for this target');
-      }
-      const cost =
-        policy?.cost ?? (ctx.target === undefined ? undefined : costs.get(ctx.target)) ?? defaultCost;
+  const leave = (result: McpResult): McpResult => {
+    uncappedInFlight--;
+    return result;
+  };
+  const leaveOnError = (error: unknown): never => {
+    uncappedInFlight--;
+    throw error;
+  };
 
-      if (!hasCaps && policy?.concurrency === undefined) {
-        // No concurrency cap applies: no slot, no gate, no abort listener; only the count.
-        uncappedInFlight++;
-        try {
-          if (sync) consumeAllNow(ctx, checksFor(ctx, policy), cost);
-          else await consumeAll(ctx, checksFor(ctx, policy), cost);
-          if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
-          allowed++;
-          return await next();
-        } finally {
-          uncappedInFlight--;
-        }
-      }
-
-      const slots = slotsFor(ctx, policy);
-      const taken = gate.acquire(slots);
-      if ('full' in taken) return refuse(ctx, taken.full.label, concurrencyRetryAfterMs);
-      const release = taken.release;
-      // Free the slot as soon as the call is cancelled or times out, even if the handler lingers.
-      // Without a concurrency cap there is no slot to free early, so no listener (it costs more
-      // than the rest of the gate).
-      const holdsSlot = slots.length > 0;
-      if (holdsSlot) ctx.signal.addEventListener('abort', release, { once: true });
+  /** A limited call that takes concurrency slots, or whose store answers asynchronously (Redis). */
+  const limitedCall = async (
+    ctx: HardenContext,
+    next: Next,
+    policy: TargetRateLimit | undefined,
+    cost: number,
+  ): Promise<McpResult> => {
+    if (!hasCaps && policy?.concurrency === undefined) {
+      // No concurrency cap applies: no slot, no gate, no abort listener; only the count.
+      uncappedInFlight++;
       try {
-        if (sync) consumeAllNow(ctx, checksFor(ctx, policy), cost);
-        else await consumeAll(ctx, checksFor(ctx, policy), cost);
+        await consumeAll(ctx, checksFor(ctx, policy), cost);
         if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
         allowed++;
         return await next();
       } finally {
-        if (holdsSlot) ctx.signal.removeEventListener('abort', release);
-        release();
+        uncappedInFlight--;
+      }
+    }
+
+    const slots = slotsFor(ctx, policy);
+    const taken = gate.acquire(slots);
+    if ('full' in taken) return refuse(ctx, taken.full.label, concurrencyRetryAfterMs);
+    const release = taken.release;
+    // Free the slot as soon as the call is cancelled or times out, even if the handler lingers.
+    // Without a concurrency cap there is no slot to free early, so no listener (it costs more
+    // than the rest of the gate).
+    const holdsSlot = slots.length > 0;
+    if (holdsSlot) ctx.signal.addEventListener('abort', release, { once: true });
+    try {
+      if (sync) consumeAllNow(ctx, checksFor(ctx, policy), cost);
+      else await consumeAll(ctx, checksFor(ctx, policy), cost);
+      if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
+      allowed++;
+      return await next();
+    } finally {
+      if (holdsSlot) ctx.signal.removeEventListener('abort', release);
+      release();
+    }
+  };
+
+  const middleware = defineMiddleware(
+    'rate-limit',
+    // Not an async function: on the memory store without a concurrency cap the only promise it
+    // adds is the one that counts the call out of `inFlight`. Every error still rejects.
+    function rateLimitMiddleware(ctx: HardenContext, next: Next): Promise<McpResult> {
+      try {
+        if (!methods.has(ctx.method)) return Promise.resolve(next());
+        if (closed) throw new HardenError('ERR_UNAVAILABLE', 'The server is shutting down');
+        if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
+        const policy = ctx.policy?.rateLimit;
+        if (policy !== undefined && targetPolicyProblem(policy) !== undefined) {
+          // A broken policy is a server bug: refuse (fail closed) without detail for the client.
+          throw new HardenError('ERR_MIDDLEWARE', 'Invalid rate-limit policy for this target');
+        }
+        const cost =
+          policy?.cost ?? (ctx.target === undefined ? undefined : costs.get(ctx.target)) ?? defaultCost;
+        if (!sync || hasCaps || policy?.concurrency !== undefined)
+          return limitedCall(ctx, next, policy, cost);
+
+        // Memory store, no concurrency cap: decided synchronously, before next() runs.
+        uncappedInFlight++;
+        let pending: Promise<McpResult>;
+        try {
+          consumeAllNow(ctx, checksFor(ctx, policy), cost);
+          if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
+          allowed++;
+          pending = Promise.resolve(next());
+        } catch (err) {
+          uncappedInFlight--;
+          throw err;
+        }
+        return pending.then(leave, leaveOnError);
+      } catch (err) {
+        return Promise.reject(err);
       }
     },
     {

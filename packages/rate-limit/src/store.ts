@@ -114,13 +114,7 @@ export class LevelStore {
 
   /** Memory store only: consumes `points` for `key` synchronously; never throws. */
   consumeNow(key: string, points: number): Consumed {
-    const res = this.memory!.consume(key, points);
-    return {
-      kind: res.allowed ? 'allowed' : 'refused',
-      remainingPoints: res.remainingPoints,
-      msBeforeNext: res.msBeforeNext,
-      backend: 'memory',
-    };
+    return this.memory!.consume(key, points);
   }
 
   /** Consumes `points` for `key`; never rejects. */

@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { HardenError, type McpResult } from '@mcp-harden/core';
+import { createContext, HardenError, type McpResult } from '@mcp-harden/core';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rateLimit } from '../src/index.js';
@@ -178,6 +178,38 @@ describe('rateLimit() memory fast path', () => {
     // A handler that fails releases the count too.
     await rejection(limiter(call('t', { principal: alice }), async () => Promise.reject(new Error('boom'))));
     expect(limiter.stats().inFlight).toBe(0);
+  });
+
+  it('turns every error into a rejection, also a next() that throws synchronously', async () => {
+    const limiter = rateLimit({ limits: { principal: { points: 1, duration: 60 } } });
+    const throwing = (): Promise<McpResult> => {
+      throw new Error('sync failure');
+    };
+    for (const ctx of [
+      call('t', { principal: alice }),
+      createContext({ method: 'tools/list', principal: alice }),
+    ]) {
+      let pending: Promise<McpResult> | undefined;
+      expect(() => {
+        pending = limiter(ctx, throwing);
+      }).not.toThrow();
+      expect(((await rejection(pending!)) as Error).message).toBe('sync failure');
+      expect(limiter.stats().inFlight).toBe(0);
+    }
+    // The point was spent by the call that reached next(); the refusal is a rejection too.
+    let refused: Promise<McpResult> | undefined;
+    expect(() => {
+      refused = limiter(call('t', { principal: alice }), async () => ({}));
+    }).not.toThrow();
+    expect(((await rejection(refused!)) as HardenError).code).toBe('ERR_RATE_LIMITED');
+    expect(limiter.stats()).toMatchObject({ allowed: 1, inFlight: 0, refusals: { principal: 1 } });
+  });
+
+  it('hands back exactly what next() resolves with', async () => {
+    const limiter = rateLimit({ limits: { global: { points: 10, duration: 60 } } });
+    const result: McpResult = { content: [{ type: 'text', text: 'same object' }] };
+    expect(await limiter(call('t', { principal: alice }), async () => result)).toBe(result);
+    expect(await limiter(createContext({ method: 'tools/list' }), async () => result)).toBe(result);
   });
 
   it('applies a concurrency cap declared by policy when no cap is set in the options', async () => {

@@ -33,14 +33,34 @@ describe('FixedWindowMemory', () => {
   it('starts a key window at its first consume and counts until the window ends', () => {
     const clock = manualClock();
     const store = new FixedWindowMemory({ points: 3, duration: 60 }, clock.now);
-    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 2, msBeforeNext: 60_000 });
+    expect(store.consume('k', 1)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 2,
+      msBeforeNext: 60_000,
+      backend: 'memory',
+    });
     clock.advance(15_000);
-    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 1, msBeforeNext: 45_000 });
+    expect(store.consume('k', 1)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 1,
+      msBeforeNext: 45_000,
+      backend: 'memory',
+    });
     clock.advance(44_999);
-    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 0, msBeforeNext: 1 });
+    expect(store.consume('k', 1)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 0,
+      msBeforeNext: 1,
+      backend: 'memory',
+    });
     // The window ends exactly `duration` after the first consume: a new one starts, full budget.
     clock.advance(1);
-    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 2, msBeforeNext: 60_000 });
+    expect(store.consume('k', 1)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 2,
+      msBeforeNext: 60_000,
+      backend: 'memory',
+    });
   });
 
   it('refuses past the budget with 0 remaining and what is left of the window, and keeps counting', () => {
@@ -48,21 +68,51 @@ describe('FixedWindowMemory', () => {
     const store = new FixedWindowMemory({ points: 2, duration: 10 }, clock.now);
     store.consume('k', 2);
     clock.advance(2_500);
-    expect(store.consume('k', 1)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 7_500 });
+    expect(store.consume('k', 1)).toEqual({
+      kind: 'refused',
+      remainingPoints: 0,
+      msBeforeNext: 7_500,
+      backend: 'memory',
+    });
     // The refused point counted: giving one back still leaves the window full.
     store.reward('k', 1);
-    expect(store.consume('k', 1)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 7_500 });
+    expect(store.consume('k', 1)).toEqual({
+      kind: 'refused',
+      remainingPoints: 0,
+      msBeforeNext: 7_500,
+      backend: 'memory',
+    });
     store.reward('k', 2);
-    expect(store.consume('k', 1)).toEqual({ allowed: true, remainingPoints: 0, msBeforeNext: 7_500 });
+    expect(store.consume('k', 1)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 0,
+      msBeforeNext: 7_500,
+      backend: 'memory',
+    });
     // Other keys have their own window.
-    expect(store.consume('other', 1)).toEqual({ allowed: true, remainingPoints: 1, msBeforeNext: 10_000 });
+    expect(store.consume('other', 1)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 1,
+      msBeforeNext: 10_000,
+      backend: 'memory',
+    });
   });
 
   it('refuses a first consume larger than the budget, for the whole window', () => {
     const clock = manualClock();
     const store = new FixedWindowMemory({ points: 5, duration: 1 }, clock.now);
-    expect(store.consume('k', 6)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 1_000 });
-    expect(store.consume('k', 0)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 1_000 });
+    expect(store.consume('k', 6)).toEqual({
+      kind: 'refused',
+      remainingPoints: 0,
+      msBeforeNext: 1_000,
+      backend: 'memory',
+    });
+    expect(store.consume('k', 0)).toEqual({
+      kind: 'refused',
+      remainingPoints: 0,
+      msBeforeNext: 1_000,
+      backend: 'memory',
+    });
   });
 
   it('a reward for a key without a window starts one below zero (as RateLimiterMemory.reward does)', () => {
@@ -70,11 +120,21 @@ describe('FixedWindowMemory', () => {
     const store = new FixedWindowMemory({ points: 2, duration: 60 }, clock.now);
     store.reward('k', 1);
     clock.advance(1_000);
-    expect(store.consume('k', 3)).toEqual({ allowed: true, remainingPoints: 0, msBeforeNext: 59_000 });
+    expect(store.consume('k', 3)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 0,
+      msBeforeNext: 59_000,
+      backend: 'memory',
+    });
     clock.advance(59_000);
     store.reward('k', 1);
     expect(store.size).toBe(1);
-    expect(store.consume('k', 3)).toEqual({ allowed: true, remainingPoints: 0, msBeforeNext: 60_000 });
+    expect(store.consume('k', 3)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 0,
+      msBeforeNext: 60_000,
+      backend: 'memory',
+    });
   });
 
   it('evicts expired keys as new keys arrive, so memory stays bounded under key churn', () => {
@@ -99,16 +159,31 @@ describe('FixedWindowMemory', () => {
     clock.advance(5_000); // 'old' has just expired, 'live' has 5 s left
     for (let i = 0; i < 10; i++) store.consume(`new-${i}`, 1);
     expect(store.size).toBe(11);
-    expect(store.consume('live', 1)).toEqual({ allowed: false, remainingPoints: 0, msBeforeNext: 5_000 });
+    expect(store.consume('live', 1)).toEqual({
+      kind: 'refused',
+      remainingPoints: 0,
+      msBeforeNext: 5_000,
+      backend: 'memory',
+    });
     // A key that restarts its window moves to the young end: it outlives keys started before it.
     clock.advance(5_000);
-    expect(store.consume('live', 1)).toEqual({ allowed: true, remainingPoints: 2, msBeforeNext: 10_000 });
+    expect(store.consume('live', 1)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 2,
+      msBeforeNext: 10_000,
+      backend: 'memory',
+    });
     clock.advance(5_000); // the ten new-* keys expire; 'live' has 5 s left
     store.consume('trigger-1', 1);
     store.consume('trigger-2', 1);
     store.consume('trigger-3', 1);
     expect(store.size).toBe(4);
-    expect(store.consume('live', 1)).toEqual({ allowed: true, remainingPoints: 1, msBeforeNext: 5_000 });
+    expect(store.consume('live', 1)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 1,
+      msBeforeNext: 5_000,
+      backend: 'memory',
+    });
   });
 
   it('decides exactly as RateLimiterMemory on a long random walk of consumes, rewards and time', async () => {
@@ -126,17 +201,19 @@ describe('FixedWindowMemory', () => {
         if (roll < 0.65) {
           const expected = await reference.consume(key, points).then(
             (res) => ({
-              allowed: true,
+              kind: 'allowed',
               remainingPoints: res.remainingPoints,
               msBeforeNext: res.msBeforeNext,
+              backend: 'memory',
             }),
             (res: unknown) => {
               expect(res).toBeInstanceOf(RateLimiterRes);
               const refused = res as RateLimiterRes;
               return {
-                allowed: false,
+                kind: 'refused',
                 remainingPoints: refused.remainingPoints,
                 msBeforeNext: refused.msBeforeNext,
+                backend: 'memory',
               };
             },
           );
