@@ -173,6 +173,53 @@ export function eventCanonicalJson(event: unknown): string {
   return writeShaped(event, EVENT_SHAPE, new Set());
 }
 
+/**
+ * `canonicalJson(value)` for the common arguments object whose members are all primitives (no
+ * nesting, so no cycle to track), or undefined when `value` is anything else: the caller then
+ * takes the general path. Same rules as `write`, member by member.
+ */
+function flatCanonicalJson(value: unknown): string | undefined {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  ) {
+    return undefined;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const member = record[key];
+    let text: string;
+    switch (typeof member) {
+      case 'string':
+        text = JSON.stringify(member);
+        break;
+      case 'number':
+        text = Number.isFinite(member) ? JSON.stringify(member) : 'null';
+        break;
+      case 'boolean':
+        text = member ? 'true' : 'false';
+        break;
+      case 'bigint':
+        text = JSON.stringify(member.toString());
+        break;
+      case 'object':
+        if (member !== null) return undefined;
+        text = 'null';
+        break;
+      default:
+        continue; // undefined, function, symbol: left out, as `write` does
+    }
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${text}`;
+  }
+  return `${out}}`;
+}
+
 // One-shot `crypto.hash` (Node >= 20.12) is about twice as fast as a Hash object for short input.
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
@@ -195,7 +242,7 @@ export function sha256Hex(text: string): string {
  * ```
  */
 export function argumentsDigest(args: unknown, key?: string | Uint8Array): string {
-  const text = canonicalJson(args);
+  const text = flatCanonicalJson(args) ?? canonicalJson(args);
   if (key === undefined) return `sha256:${sha256Hex(text)}`;
   return `hmac-sha256:${createHmac('sha256', key).update(text, 'utf8').digest('hex')}`;
 }

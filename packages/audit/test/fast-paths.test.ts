@@ -376,6 +376,44 @@ describe('argumentsDigest()', () => {
       expect(argumentsDigest(args)).toBe(`sha256:${createHash('sha256').update(text).digest('hex')}`);
     }
   });
+
+  it('takes the flat-object path with the same text as canonicalJson (every primitive, odd keys)', () => {
+    const r = rng(17);
+    const keys = [
+      'text',
+      'a',
+      'B',
+      '10',
+      '9',
+      '__proto__',
+      'constructor',
+      'é',
+      '\u{1F600}',
+      '',
+      'a"b',
+      'x\ny',
+    ];
+    const primitives = [...STRINGS, ...NUMBERS, true, false, null, undefined, 7n, () => 1, Symbol('s')];
+    const digest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    for (let i = 0; i < 5_000; i++) {
+      const entries = shuffled(r, keys)
+        .slice(0, Math.floor(r() * 6))
+        .map((k): [string, unknown] => [k, pick(r, primitives)]);
+      const args = objectOf(r, entries);
+      expect(argumentsDigest(args)).toBe(digest(canonicalJson(args)));
+      // As parsed from a request: '__proto__' is then an own key.
+      const parsed = JSON.parse(
+        JSON.stringify(Object.fromEntries(entries.filter(([, v]) => typeof v !== 'bigint'))),
+      );
+      expect(argumentsDigest(parsed)).toBe(digest(canonicalJson(parsed)));
+      // One nested member, an array or a toJSON: the general path.
+      const nested = { ...args, n: pick(r, [{ b: 1, a: 2 }, [1, 'x'], new Date(0), { toJSON: () => 'j' }]) };
+      expect(argumentsDigest(nested)).toBe(digest(canonicalJson(nested)));
+    }
+    expect(argumentsDigest({})).toBe(digest('{}'));
+    expect(argumentsDigest({ toJSON: () => ({ b: 1, a: 1 }) })).toBe(digest('{"a":1,"b":1}'));
+    expect(argumentsDigest([1, { b: 2, a: 1 }])).toBe(digest('[1,{"a":1,"b":2}]'));
+  });
 });
 
 describe('fileSink() with the fast serializer', () => {
