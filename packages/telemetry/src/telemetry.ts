@@ -189,6 +189,15 @@ function networkTransport(transport: string | undefined): string | undefined {
   return undefined;
 }
 
+/** `next()` as a promise: a synchronous throw becomes a rejection, as it would in an async function. */
+function callNext(next: () => Promise<McpResult>): Promise<McpResult> {
+  try {
+    return Promise.resolve(next());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 function cut(value: string, max: number): string {
   return value.length > max ? value.slice(0, max) : value;
 }
@@ -377,10 +386,13 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
     };
   };
 
-  const middleware = defineMiddleware('telemetry', async function telemetryMiddleware(ctx, next) {
+  // Not an async function: the chain's own promise is returned with one `then`, so a request
+  // creates one promise here instead of an async frame, an await and a finally (each promise pays
+  // the AsyncLocalStorage context manager's promise hooks on Node 20).
+  const middleware = defineMiddleware('telemetry', function telemetryMiddleware(ctx, next) {
     const activeTracer = currentTracer();
     const activeInstruments = currentInstruments();
-    if (activeTracer === undefined && activeInstruments === undefined) return next();
+    if (activeTracer === undefined && activeInstruments === undefined) return callNext(next);
 
     const target = ctx.target === undefined ? undefined : cut(ctx.target, MAX_TARGET_LENGTH);
 
@@ -392,9 +404,11 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
         parent = ctx.meta ? propagator.extract(active, ctx.meta, metaGetter) : active;
         let links: Link[] | undefined;
         const activeSpan = trace.getSpanContext(active);
-        const parentSpan = trace.getSpanContext(parent);
-        if (activeSpan && parentSpan && isSpanContextValid(activeSpan) && !sameSpan(activeSpan, parentSpan)) {
-          links = [{ context: activeSpan }];
+        if (activeSpan !== undefined) {
+          const parentSpan = parent === active ? activeSpan : trace.getSpanContext(parent);
+          if (parentSpan && isSpanContextValid(activeSpan) && !sameSpan(activeSpan, parentSpan)) {
+            links = [{ context: activeSpan }];
+          }
         }
         // Written key by key into a fresh object (no spread), so every request's attribute
         // objects share one hidden-class chain instead of going through object cloning.
@@ -409,7 +423,9 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
         const name = nameTarget === undefined ? ctx.method : `${ctx.method} ${nameTarget}`;
         span = activeTracer.startSpan(
           name,
-          { kind: SpanKind.SERVER, attributes: spanAttributes, links },
+          links === undefined
+            ? { kind: SpanKind.SERVER, attributes: spanAttributes }
+            : { kind: SpanKind.SERVER, attributes: spanAttributes, links },
           parent,
         );
         const spanContext = span.spanContext();
@@ -421,24 +437,43 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
       }
     }
 
-    let result: McpResult | undefined;
-    let error: unknown;
-    let failed = false;
+    let pending: Promise<McpResult>;
     try {
-      result = span && parent ? await otelContext.with(trace.setSpan(parent, span), next) : await next();
-      return result;
+      pending = Promise.resolve(
+        span && parent ? otelContext.with(trace.setSpan(parent, span), next) : next(),
+      );
     } catch (err) {
-      failed = true;
-      error = err;
-      throw err;
-    } finally {
-      try {
-        finish(ctx, target, span, activeInstruments, failed, error, result);
-      } catch {
-        // Observability fails soft: a broken exporter or meter never changes the response.
-      }
+      settle(ctx, target, span, activeInstruments, true, err, undefined);
+      return Promise.reject(err);
     }
+    return pending.then(
+      (result) => {
+        settle(ctx, target, span, activeInstruments, false, undefined, result);
+        return result;
+      },
+      (err: unknown) => {
+        settle(ctx, target, span, activeInstruments, true, err, undefined);
+        throw err;
+      },
+    );
   });
+
+  /** Ends the span and records the metrics; observability fails soft and never changes the response. */
+  function settle(
+    ctx: HardenContext,
+    target: string | undefined,
+    span: Span | undefined,
+    activeInstruments: Instruments | undefined,
+    failed: boolean,
+    error: unknown,
+    result: McpResult | undefined,
+  ): void {
+    try {
+      finish(ctx, target, span, activeInstruments, failed, error, result);
+    } catch {
+      // Observability fails soft: a broken exporter or meter never changes the response.
+    }
+  }
 
   function finish(
     ctx: HardenContext,

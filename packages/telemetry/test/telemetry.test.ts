@@ -7,6 +7,7 @@ import {
   type HardenErrorCode,
   type HardenState,
   type Middleware,
+  toJsonRpcError,
 } from '@mcp-harden/core';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import {
@@ -605,3 +606,173 @@ describe('telemetry() options', () => {
     expect(telemetry().middlewareName).toBe('telemetry');
   });
 });
+
+describe('the promise path (no async frame in the middleware)', () => {
+  const callCtx = () =>
+    createContext({
+      method: 'tools/call',
+      params: { name: 'echo', arguments: {} },
+      protocolVersion: LATEST_PROTOCOL_VERSION,
+      request: { transport: 'http' },
+    });
+
+  /** Everything telemetry recorded for one failed call, without ids and times. */
+  async function recordedFailure(terminal: (error: HardenError) => Promise<never>) {
+    const states: HardenState[] = [];
+    const chain = compose([tm(), stateProbe(states)]);
+    const error = new HardenError('ERR_FORBIDDEN', 'no');
+    await expect(chain(callCtx(), () => terminal(error))).rejects.toBe(error);
+    const spans = await otel.mcpSpans();
+    return {
+      spans: spans.map((s) => ({
+        name: s.name,
+        kind: s.kind,
+        status: s.status,
+        attributes: { ...s.attributes, 'jsonrpc.request.id': undefined },
+        ended: s.ended,
+      })),
+      durations: (await otel.histogramPoints(METRIC_NAMES.operationDuration)).map((p) => ({
+        attributes: p.attributes,
+        count: p.value.count,
+      })),
+      refusals: (await otel.counterPoints(METRIC_NAMES.refusals)).map((p) => ({
+        attributes: p.attributes,
+        value: p.value,
+      })),
+      traced: states.map((s) => s.trace !== undefined),
+    };
+  }
+
+  it('records a next() that throws synchronously exactly like one that rejects', async () => {
+    const rejected = await recordedFailure(async (error) => {
+      throw error;
+    });
+    await otel.shutdown();
+    otel = new Otel();
+    const thrown = await recordedFailure((error) => {
+      throw error;
+    });
+
+    expect(thrown).toEqual(rejected);
+    expect(thrown.spans).toHaveLength(1);
+    expect(thrown.spans[0]?.name).toBe('tools/call echo');
+    expect(thrown.spans[0]?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no' });
+    expect(thrown.spans[0]?.ended).toBe(true);
+    const jsonRpc = String(ERROR_CODES.ERR_FORBIDDEN.jsonRpc);
+    expect(thrown.durations).toEqual([
+      {
+        attributes: {
+          'mcp.method.name': 'tools/call',
+          // Not declared with a policy and not answered: kept off metrics as before.
+          'gen_ai.tool.name': '_OTHER',
+          'gen_ai.operation.name': 'execute_tool',
+          'mcp.protocol.version': LATEST_PROTOCOL_VERSION,
+          'network.transport': 'tcp',
+          'network.protocol.name': 'http',
+          'error.type': jsonRpc,
+          'rpc.response.status_code': jsonRpc,
+        },
+        count: 1,
+      },
+    ]);
+    expect(thrown.refusals).toEqual([
+      {
+        attributes: {
+          'mcp.method.name': 'tools/call',
+          'gen_ai.tool.name': '_OTHER',
+          'error.code': 'ERR_FORBIDDEN',
+          'mcp_harden.refusal.source': 'unknown',
+        },
+        value: 1,
+      },
+    ]);
+    expect(thrown.traced).toEqual([true]);
+  });
+
+  it('returns a rejected promise, never a synchronous throw, with and without an SDK', async () => {
+    const error = new Error('terminal broke');
+    const throwing = (() => {
+      throw error;
+    }) as () => Promise<never>;
+    for (const middleware of [tm(), telemetry({ propagator: w3cPropagator })]) {
+      let out: Promise<unknown> | undefined;
+      expect(() => {
+        out = middleware(callCtx(), throwing);
+      }).not.toThrow();
+      expect(out).toBeInstanceOf(Promise);
+      await expect(out).rejects.toBe(error);
+    }
+    const [span] = await otel.mcpSpans();
+    expect(span?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span?.attributes['error.type']).toBe(String(toJsonRpcCode(error)));
+  });
+
+  it('ends the span and records the duration before the returned promise settles', async () => {
+    const result = { content: [] };
+    const middleware = tm();
+    const finishedOnResolve = await middleware(callCtx(), async () => result).then((value) => {
+      expect(value).toBe(result);
+      // SimpleSpanProcessor exports on end(): the span is there without a flush.
+      return otel.spanExporter.getFinishedSpans().length;
+    });
+    expect(finishedOnResolve).toBe(1);
+
+    const error = new HardenError('ERR_RATE_LIMITED');
+    const finishedOnReject = await middleware(callCtx(), async () => {
+      throw error;
+    }).then(
+      () => -1,
+      (err: unknown) => {
+        expect(err).toBe(error);
+        return otel.spanExporter.getFinishedSpans().length;
+      },
+    );
+    expect(finishedOnReject).toBe(2);
+    const [point] = await otel.histogramPoints(METRIC_NAMES.operationDuration);
+    expect(point?.value.count).toBe(1);
+  });
+
+  it('runs next() with the request span active and resumes outside it', async () => {
+    const middleware = tm();
+    const outside = trace.getActiveSpan();
+    let inside: string | undefined;
+    await middleware(callCtx(), async () => {
+      inside = trace.getActiveSpan()?.spanContext().spanId;
+      await Promise.resolve();
+      expect(trace.getActiveSpan()?.spanContext().spanId).toBe(inside);
+      return { content: [] };
+    });
+    const [span] = await otel.mcpSpans();
+    expect(inside).toBe(span?.spanContext().spanId);
+    expect(trace.getActiveSpan()).toBe(outside);
+  });
+
+  it('adds no link when there is no active span, and a link when the active span is not the parent', async () => {
+    const middleware = tm();
+    await middleware(callCtx(), async () => ({ content: [] }));
+    const outer = otel.tracerProvider.getTracer('http-instrumentation').startSpan('POST /mcp');
+    const ctx = createContext({
+      method: 'tools/call',
+      params: { name: 'echo', arguments: {}, _meta: { traceparent: TRACEPARENT } },
+    });
+    await context.with(trace.setSpan(context.active(), outer), () =>
+      middleware(ctx, async () => ({ content: [] })),
+    );
+    // The active span as parent (no _meta): no link either.
+    await context.with(trace.setSpan(context.active(), outer), () =>
+      middleware(callCtx(), async () => ({ content: [] })),
+    );
+    outer.end();
+    const [root, continued, child] = await otel.mcpSpans();
+    expect(root?.links).toEqual([]);
+    expect(root?.parentSpanContext).toBeUndefined();
+    expect(continued?.parentSpanContext?.spanId).toBe(PARENT_ID);
+    expect(continued?.links.map((l) => l.context.spanId)).toEqual([outer.spanContext().spanId]);
+    expect(child?.parentSpanContext?.spanId).toBe(outer.spanContext().spanId);
+    expect(child?.links).toEqual([]);
+  });
+});
+
+function toJsonRpcCode(error: unknown): number {
+  return toJsonRpcError(error).code;
+}
