@@ -54,32 +54,44 @@ export class FixedWindowMemory {
     return this.#records.size;
   }
 
+  /** The store's clock (epoch ms), to run several operations at one instant. */
+  now(): number {
+    return this.#now();
+  }
+
   /** Adds `points` to `key`'s window and says whether the budget still holds. */
-  consume(key: string, points: number): WindowDecision {
-    const now = this.#now();
-    const record = this.#records.get(key);
-    let consumed: number;
-    let msBeforeNext: number;
-    if (record !== undefined && record.expiresAt - now > 0) {
-      consumed = record.value += points;
-      msBeforeNext = record.expiresAt - now;
-    } else {
-      consumed = points;
-      msBeforeNext = this.#durationMs;
-      this.#start(key, points, now, record !== undefined);
-    }
-    const remaining = this.#points - consumed;
+  consume(key: string, points: number, now: number = this.#now()): WindowDecision {
+    const left = this.take(key, points, now);
     return {
-      kind: consumed <= this.#points ? 'allowed' : 'refused',
-      remainingPoints: Math.max(remaining, 0),
-      msBeforeNext,
+      kind: left >= 0 ? 'allowed' : 'refused',
+      remainingPoints: Math.max(left, 0),
+      msBeforeNext: this.msBeforeNext(key, now),
       backend: 'memory',
     };
   }
 
+  /**
+   * {@link consume} without the decision object: adds `points` to `key`'s window and returns
+   * `points - consumed` of the budget, negative when the call is refused.
+   */
+  take(key: string, points: number, now: number): number {
+    const record = this.#records.get(key);
+    if (record !== undefined && record.expiresAt - now > 0) {
+      record.value += points;
+      return this.#points - record.value;
+    }
+    this.#start(key, points, now, record !== undefined);
+    return this.#points - points;
+  }
+
+  /** What is left of `key`'s window at `now` (right after {@link take}: the window it counted in). */
+  msBeforeNext(key: string, now: number): number {
+    const record = this.#records.get(key);
+    return record === undefined ? this.#durationMs : record.expiresAt - now;
+  }
+
   /** Gives back `points` to `key` (a refund for a call another level refused). */
-  reward(key: string, points: number): void {
-    const now = this.#now();
+  reward(key: string, points: number, now: number = this.#now()): void {
     const record = this.#records.get(key);
     if (record !== undefined && record.expiresAt - now > 0) record.value -= points;
     else this.#start(key, -points, now, record !== undefined);

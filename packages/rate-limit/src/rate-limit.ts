@@ -307,21 +307,56 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     ctx.state.rateLimit = state;
   };
 
-  /** Memory store: consumes at every level synchronously (no promise), then {@link conclude}. */
+  /**
+   * Memory store: consumes at every level synchronously, at one instant, without a promise or a
+   * result object per level. Decides as {@link conclude} does for the memory store (never
+   * degraded, never unavailable).
+   */
   const consumeAllNow = (ctx: HardenContext, checks: readonly Check[], cost: number): void => {
     if (checks.length === 0 || cost === 0) {
       ctx.state.rateLimit = { level: 'none', refused: false };
       return;
     }
-    const results: Consumed[] = new Array(checks.length);
-    for (let i = 0; i < checks.length; i++) results[i] = checks[i]!.store.consumeNow(checks[i]!.key, cost);
-    if (needsRefund(results)) {
-      // A call refused at one level does not spend the budgets of the others.
-      for (let i = 0; i < checks.length; i++) {
-        if (results[i]!.kind === 'allowed') checks[i]!.store.refundNow(checks[i]!.key, cost);
+    const now = checks[0]!.store.memory!.now();
+    let refusedMask = 0;
+    let tightest = -1;
+    let tightestLeft = 0;
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i]!;
+      const left = check.store.memory!.take(check.key, cost, now);
+      if (left < 0) refusedMask |= 1 << i;
+      else if (tightest < 0 || left < tightestLeft) {
+        tightest = i;
+        tightestLeft = left;
       }
     }
-    conclude(ctx, checks, results);
+    if (refusedMask !== 0) refuseNow(ctx, checks, cost, now, refusedMask);
+    ctx.state.rateLimit = { level: checks[tightest]!.level, refused: false, remainingPoints: tightestLeft };
+  };
+
+  /** {@link consumeAllNow} when some level refused: refunds the others, refuses with the longest wait. */
+  const refuseNow = (
+    ctx: HardenContext,
+    checks: readonly Check[],
+    cost: number,
+    now: number,
+    refusedMask: number,
+  ): never => {
+    let at = -1;
+    let atMs = 0;
+    for (let i = 0; i < checks.length; i++) {
+      if ((refusedMask & (1 << i)) === 0) continue;
+      const ms = checks[i]!.store.memory!.msBeforeNext(checks[i]!.key, now);
+      if (at < 0 || ms > atMs) {
+        at = i;
+        atMs = ms;
+      }
+    }
+    // A call refused at one level does not spend the budgets of the others.
+    for (let i = 0; i < checks.length; i++) {
+      if ((refusedMask & (1 << i)) === 0) checks[i]!.store.memory!.reward(checks[i]!.key, cost, now);
+    }
+    return refuse(ctx, checks[at]!.level, Math.max(1, Math.ceil(atMs)), 0);
   };
 
   /** Redis store: consumes at every level in parallel, then {@link conclude}. */

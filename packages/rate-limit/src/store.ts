@@ -60,12 +60,12 @@ export interface StoreSettings {
 /**
  * One budget (points per duration) at one level, in memory or Redis, with the configured
  * behaviour when Redis fails. The memory store is a synchronous {@link FixedWindowMemory}
- * (`consumeNow`/`refundNow`, no promise); the Redis store is a `RateLimiterRedis`. The insurance
+ * (decided synchronously through `memory`, no promise); the Redis store is a `RateLimiterRedis`. The insurance
  * limiter is a `RateLimiterMemory` with the same limit; it is consulted only for calls made while
  * the store is failing.
  */
 export class LevelStore {
-  /** Set for the memory store: decisions are synchronous (use `consumeNow`/`refundNow`). */
+  /** Set for the memory store: decisions can be made synchronously on it. */
   readonly memory: FixedWindowMemory | undefined;
   readonly #primary: RateLimiterRedis | undefined;
   readonly #insurance: RateLimiterMemory | undefined;
@@ -107,19 +107,9 @@ export class LevelStore {
     }
   }
 
-  /** True for the memory store: use {@link consumeNow} and {@link refundNow} (no promise). */
-  get sync(): boolean {
-    return this.memory !== undefined;
-  }
-
-  /** Memory store only: consumes `points` for `key` synchronously; never throws. */
-  consumeNow(key: string, points: number): Consumed {
-    return this.memory!.consume(key, points);
-  }
-
   /** Consumes `points` for `key`; never rejects. */
   async consume(key: string, points: number): Promise<Consumed> {
-    if (this.memory) return this.consumeNow(key, points);
+    if (this.memory) return this.memory.consume(key, points);
     try {
       const res = await this.#call(this.#primary!.consume(key, points));
       return {
@@ -144,7 +134,7 @@ export class LevelStore {
   /** Gives back points consumed for a call that another level refused; best effort. */
   async refund(key: string, points: number, backend: Backend): Promise<void> {
     if (this.memory) {
-      this.refundNow(key, points);
+      if (points !== 0) this.memory.reward(key, points);
       return;
     }
     const limiter = backend === 'insurance' ? this.#insurance : this.#primary;
@@ -154,11 +144,6 @@ export class LevelStore {
     } catch {
       // A lost refund only makes the limit stricter; nothing to report to the caller.
     }
-  }
-
-  /** Memory store only: {@link refund}, synchronously. */
-  refundNow(key: string, points: number): void {
-    if (points !== 0) this.memory!.reward(key, points);
   }
 
   #call<T>(promise: Promise<T>): Promise<T> {

@@ -239,3 +239,118 @@ describe('rateLimit() memory fast path', () => {
     expect(await run([limiter], call('t', { principal: alice }))).toBe('ok');
   });
 });
+
+describe('rateLimit() memory store against the RateLimiterMemory reference', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Deterministic PRNG (mulberry32). */
+  const prng = (seed: number) => {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  };
+
+  it('makes every decision the promise-based RateLimiterMemory version made, figures included', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const limits = {
+      session: { points: 6, duration: 2 },
+      principalTool: { points: 3, duration: 1 },
+      principal: { points: 5, duration: 3 },
+      tenant: { points: 8, duration: 2 },
+      global: { points: 12, duration: 1 },
+    } as const;
+    const levels = ['session', 'principalTool', 'principal', 'tenant', 'global'] as const;
+    const limiter = rateLimit({ limits, costs: { heavy: 2, free: 0 } });
+    // The reference: the previous implementation's decision, one RateLimiterMemory per level.
+    const reference = Object.fromEntries(levels.map((l) => [l, new RateLimiterMemory(limits[l])]));
+    const decide = async (parts: Array<[(typeof levels)[number], string]>, cost: number) => {
+      if (parts.length === 0 || cost === 0) return { state: { level: 'none', refused: false } };
+      const results = await Promise.all(
+        parts.map(([level, key]) =>
+          reference[level]!.consume(key, cost).then(
+            (r) => ({ refused: false, remaining: r.remainingPoints, ms: r.msBeforeNext }),
+            (r) => ({ refused: true, remaining: r.remainingPoints, ms: r.msBeforeNext }),
+          ),
+        ),
+      );
+      let refusedAt: { level: string; ms: number; remaining: number } | undefined;
+      results.forEach((r, i) => {
+        if (r.refused && (!refusedAt || r.ms > refusedAt.ms))
+          refusedAt = { level: parts[i]![0], ms: r.ms, remaining: r.remaining };
+      });
+      if (refusedAt) {
+        await Promise.all(
+          results.map((r, i) =>
+            r.refused ? undefined : reference[parts[i]![0]]!.reward(parts[i]![1], cost),
+          ),
+        );
+        const retryAfterMs = Math.max(1, Math.ceil(refusedAt.ms));
+        return {
+          error: { level: refusedAt.level, retryAfterMs },
+          state: {
+            level: refusedAt.level,
+            refused: true,
+            retryAfterMs,
+            remainingPoints: refusedAt.remaining,
+          },
+        };
+      }
+      let tightest: { level: string; remaining: number } | undefined;
+      results.forEach((r, i) => {
+        if (!tightest || r.remaining < tightest.remaining)
+          tightest = { level: parts[i]![0], remaining: r.remaining };
+      });
+      return { state: { level: tightest!.level, refused: false, remainingPoints: tightest!.remaining } };
+    };
+
+    const random = prng(7);
+    const subjects = ['alice', 'bob', 'anonymous'];
+    const tools = ['echo', 'heavy', 'free'];
+    let refused = 0;
+    for (let step = 0; step < 2_000; step++) {
+      const subject = subjects[Math.floor(random() * subjects.length)]!;
+      const tenant = random() < 0.5 ? 'acme' : undefined;
+      const who = random() < 0.2 ? undefined : principal(subject, tenant === undefined ? {} : { tenant });
+      const tool = tools[Math.floor(random() * tools.length)]!;
+      const sessionId = random() < 0.5 ? `s${Math.floor(random() * 2)}` : undefined;
+      const ctx = call(tool, { principal: who, ...(sessionId === undefined ? {} : { sessionId }) });
+      const ids = principalParts(who);
+      const parts: Array<[(typeof levels)[number], string]> = [];
+      if (sessionId !== undefined) parts.push(['session', encodeKey([sessionId])]);
+      parts.push(['principalTool', encodeKey([...ids, 'tool', tool])]);
+      parts.push(['principal', encodeKey(ids)]);
+      if (tenant !== undefined && who) parts.push(['tenant', encodeKey([tenant])]);
+      parts.push(['global', encodeKey([])]);
+      const cost = tool === 'heavy' ? 2 : tool === 'free' ? 0 : 1;
+      const expected = await decide(parts, cost);
+      let error: unknown;
+      try {
+        await limiter(ctx, async () => ({}));
+      } catch (err) {
+        error = err;
+      }
+      if (expected.error) {
+        refused++;
+        expect((error as HardenError).data, `step ${step}`).toEqual(expected.error);
+        expect((error as HardenError).httpHeaders).toEqual({
+          'Retry-After': String(Math.max(1, Math.ceil(expected.error.retryAfterMs / 1000))),
+        });
+      } else {
+        expect(error, `step ${step}`).toBeUndefined();
+      }
+      expect(ctx.state.rateLimit, `step ${step}`).toEqual(expected.state);
+      if (random() < 0.3) vi.advanceTimersByTime(Math.floor(random() * 400));
+    }
+    // The walk reached every kind of decision.
+    expect(refused).toBeGreaterThan(100);
+    expect(limiter.stats().allowed).toBeGreaterThan(100);
+    expect(Object.keys(limiter.stats().refusals).sort()).toEqual([...levels].sort());
+  });
+});

@@ -137,6 +137,32 @@ describe('FixedWindowMemory', () => {
     });
   });
 
+  it('take() returns the points left (negative over budget) and msBeforeNext() the window it counted in', () => {
+    const clock = manualClock();
+    const store = new FixedWindowMemory({ points: 3, duration: 10 }, clock.now);
+    const t0 = store.now();
+    expect(t0).toBe(clock.now());
+    expect(store.take('k', 2, t0)).toBe(1);
+    expect(store.msBeforeNext('k', t0)).toBe(10_000);
+    expect(store.take('k', 2, t0 + 4_000)).toBe(-1);
+    expect(store.msBeforeNext('k', t0 + 4_000)).toBe(6_000);
+    // A refund at the same instant lands in the same window, even at its last millisecond.
+    expect(store.take('k', 1, t0 + 9_999)).toBe(-2);
+    store.reward('k', 1, t0 + 9_999);
+    expect(store.take('k', 0, t0 + 9_999)).toBe(-1);
+    // At the end of the window take() starts a new one.
+    expect(store.take('k', 1, t0 + 10_000)).toBe(2);
+    expect(store.msBeforeNext('k', t0 + 10_000)).toBe(10_000);
+    // consume() is take() + msBeforeNext() at the store's clock.
+    clock.advance(10_500);
+    expect(store.consume('k', 1)).toEqual({
+      kind: 'allowed',
+      remainingPoints: 1,
+      msBeforeNext: 9_500,
+      backend: 'memory',
+    });
+  });
+
   it('evicts expired keys as new keys arrive, so memory stays bounded under key churn', () => {
     const clock = manualClock();
     const store = new FixedWindowMemory({ points: 10, duration: 1 }, clock.now);
