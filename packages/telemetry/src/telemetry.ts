@@ -16,7 +16,6 @@ import {
   type Counter,
   createNoopMeter,
   type Histogram,
-  isSpanContextValid,
   type Link,
   type MeterProvider,
   metrics,
@@ -33,6 +32,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { ATTR, DURATION_BUCKETS, METRIC_NAMES } from './names.js';
+import { isValidSpanContext } from './span-context.js';
 
 declare module '@mcp-harden/core' {
   interface HardenState {
@@ -406,7 +406,7 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
         const activeSpan = trace.getSpanContext(active);
         if (activeSpan !== undefined) {
           const parentSpan = parent === active ? activeSpan : trace.getSpanContext(parent);
-          if (parentSpan && isSpanContextValid(activeSpan) && !sameSpan(activeSpan, parentSpan)) {
+          if (parentSpan && isValidSpanContext(activeSpan) && !sameSpan(activeSpan, parentSpan)) {
             links = [{ context: activeSpan }];
           }
         }
@@ -429,7 +429,7 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryMiddleware {
           parent,
         );
         const spanContext = span.spanContext();
-        if (isSpanContextValid(spanContext)) {
+        if (isValidSpanContext(spanContext)) {
           ctx.state.trace = { traceId: spanContext.traceId, spanId: spanContext.spanId };
         }
       } catch {
