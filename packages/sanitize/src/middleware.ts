@@ -12,6 +12,7 @@ import type { ArgumentGuard } from './guards.js';
 import { createRedactor, type RedactOptions, type Redactor } from './redact.js';
 import type { RedactionStrategy } from './rules.js';
 import { compileSchema, joinPath, pointerToPath, type SchemaLike } from './schema.js';
+import { surelyFitsJson } from './size.js';
 import type { SanitizePolicy } from './state.js';
 import { detectInjection, fenceAsData, stripInvisible } from './text.js';
 import { checkToolDefinitions, type ToolFinding } from './tools.js';
@@ -398,6 +399,8 @@ function outputProcessor(options: RedactOutputOptions) {
     notice: (shown: number, total: number) => JsonObject,
     rebuild: (items: JsonObject[]) => McpResult,
   ): McpResult => {
+    // Measuring exactly serializes the whole result: only when the cheap bound is not enough.
+    if (surelyFitsJson(result, maxOutputBytes)) return result;
     const size = Buffer.byteLength(JSON.stringify(result), 'utf8');
     if (size <= maxOutputBytes) return result;
     const isText = (i: unknown): i is JsonObject & { text: string } =>

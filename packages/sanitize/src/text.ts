@@ -12,6 +12,27 @@ const ANSI =
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
 
+// Every match of INVISIBLE, TAG_OR_BIDI, ANSI (which starts with \u001B) and CONTROL starts with one of these.
+const STRIPPABLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uDB40]/;
+
+// The characters of STRIPPABLE below U+0080.
+const ASCII_CONTROLS: readonly string[] = Array.from({ length: 128 }, (_, c) =>
+  String.fromCharCode(c),
+).filter((ch) => STRIPPABLE.test(ch));
+
+/**
+ * False when `text` holds no character of STRIPPABLE. ASCII-only text (its UTF-8 length equals its
+ * length) is checked with one native `indexOf` per ASCII control character, far cheaper than a
+ * regex scan; other text with STRIPPABLE itself.
+ */
+function mayStrip(text: string): boolean {
+  if (Buffer.byteLength(text, 'utf8') !== text.length) return STRIPPABLE.test(text);
+  for (const ch of ASCII_CONTROLS) if (text.includes(ch)) return true;
+  return false;
+}
+
 /** What {@link stripInvisible} removed. */
 export interface StripResult {
   text: string;
@@ -34,6 +55,8 @@ export interface StripResult {
  * ```
  */
 export function stripInvisible(text: string): StripResult {
+  // First look for any character the three passes below could remove or flag; most text has none.
+  if (!mayStrip(text)) return { text, invisible: 0, control: 0, hidden: false };
   let invisible = 0;
   let control = 0;
   const hidden = TAG_OR_BIDI.test(text);
@@ -123,33 +146,42 @@ const POISONING_PATTERNS: ReadonlyArray<{ name: string; pattern: RegExp }> = [
 ];
 
 /**
- * Cheap necessary conditions for the injection patterns, by name, on the lower-cased text: each
- * pattern's every match contains one of these literals (all patterns are `i` without `u`, so a
- * match of an ASCII letter is an ASCII letter, which `toLowerCase` maps to its lower case). A
- * text with none of them cannot match and the pattern is not run.
+ * The words each injection pattern's every match begins with (after `\b`, followed by a space,
+ * tab or newline), by pattern name. `role-markup` begins with `<`, `[` or `#` instead.
  */
-const INJECTION_GATES: Readonly<Record<string, readonly string[]>> = {
+const HEADS: Readonly<Record<string, readonly string[]>> = {
   'ignore-previous': ['ignore', 'disregard', 'forget', 'override'],
-  'new-instructions': ['instruction', 'now'],
-  'role-override': ['now', 'act', 'mode'],
-  'role-markup': ['<', '[', '#'],
-  'system-prompt': ['prompt', 'instruction'],
-  exfiltration: ['://', '@'],
-  'tool-directive': ['tool'],
-  conceal: ['user'],
+  'new-instructions': ['new', 'updated', 'real', 'actual', 'important', 'additional', 'from'],
+  'role-override': ['you', 'act', 'developer'],
+  'system-prompt': ['reveal', 'print', 'show', 'output', 'repeat', 'leak'],
+  exfiltration: ['send', 'post', 'upload', 'forward', 'exfiltrate', 'transmit', 'email'],
+  'tool-directive': ['call', 'invoke', 'run', 'execute', 'use'],
+  conceal: ['do', "don't", 'never'],
 };
 
-// Keyed by the pattern objects as shipped: a pattern replaced at run time is always run.
-const GATE_OF = new Map<RegExp, readonly string[]>();
-for (const { name, pattern } of INJECTION_PATTERNS) {
-  const gate = INJECTION_GATES[name];
-  if (gate) GATE_OF.set(pattern, gate);
-}
+const PATTERN_OF_HEAD = new Map<string, string>();
+for (const [name, heads] of Object.entries(HEADS)) for (const head of heads) PATTERN_OF_HEAD.set(head, name);
 
-function mayContain(lower: string, needles: readonly string[] | undefined): boolean {
-  if (needles === undefined) return true;
-  for (const needle of needles) if (lower.includes(needle)) return true;
-  return false;
+/**
+ * Every head word of every pattern, as a word followed by blank space (same `i` without `u` as
+ * the patterns, so `\b` and the letters mean the same). Occurrences cannot overlap (each ends in
+ * blank space and the next begins at a word boundary), so one scan lists every head present.
+ */
+const HEAD = new RegExp(`\\b(${[...PATTERN_OF_HEAD.keys()].join('|')})[ \\t\\n]`, 'gi');
+
+// Names of the shipped pattern objects: a pattern replaced or added at run time is always run.
+const SHIPPED_NAME = new Map<RegExp, string>(INJECTION_PATTERNS.map((p) => [p.pattern, p.name]));
+
+/** Names of the shipped patterns that can match `text` (a necessary condition, not a match). */
+function possiblePatterns(text: string): Set<string> {
+  const possible = new Set<string>();
+  if (text.includes('<') || text.includes('[') || text.includes('#')) possible.add('role-markup');
+  HEAD.lastIndex = 0;
+  for (let m = HEAD.exec(text); m !== null; m = HEAD.exec(text)) {
+    const name = PATTERN_OF_HEAD.get(m[1]!.toLowerCase());
+    if (name !== undefined) possible.add(name);
+  }
+  return possible;
 }
 
 /**
@@ -164,9 +196,10 @@ function mayContain(lower: string, needles: readonly string[] | undefined): bool
  */
 export function detectInjection(text: string): string[] {
   const found: string[] = [];
-  const lower = text.toLowerCase();
+  const possible = possiblePatterns(text);
   for (const { name, pattern } of INJECTION_PATTERNS) {
-    if (mayContain(lower, GATE_OF.get(pattern)) && pattern.test(text)) found.push(name);
+    const shipped = SHIPPED_NAME.get(pattern);
+    if ((shipped === undefined || possible.has(shipped)) && pattern.test(text)) found.push(name);
   }
   return found;
 }
