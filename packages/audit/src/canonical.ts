@@ -1,6 +1,16 @@
 import * as crypto from 'node:crypto';
 import { createHash, createHmac } from 'node:crypto';
 
+// A string holding none of these is its own JSON text between quotes: JSON.stringify escapes only
+// '"', '\\', U+0000-U+001F and lone surrogates (any surrogate here, paired or not, takes the slow path).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters JSON escapes are the point
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(text)` for a string, about twice as fast when nothing needs escaping. */
+export function quoteJson(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
 /**
  * Canonical JSON: object keys sorted by code unit, no whitespace, `undefined` members dropped,
  * non-finite numbers as `null` (as `JSON.stringify` does). The same value always yields the same
@@ -19,7 +29,7 @@ function write(value: unknown, seen: Set<object>): string {
   if (value === null || value === undefined) return 'null';
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      return quoteJson(value);
     case 'number':
       return Number.isFinite(value) ? JSON.stringify(value) : 'null';
     case 'boolean':
@@ -52,7 +62,7 @@ function write(value: unknown, seen: Set<object>): string {
       const key = keys[i]!;
       const member = record[key];
       if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-      out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${write(member, seen)}`;
+      out += `${out.length === 1 ? '' : ','}${quoteJson(key)}:${write(member, seen)}`;
     }
     return `${out}}`;
   } finally {
@@ -152,9 +162,11 @@ function writeShaped(value: object, s: Shape, seen: Set<object>): string {
     if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
     const nested = s.nested[i];
     const text =
-      nested !== undefined && typeof member === 'object' && member !== null
-        ? writeShaped(member, nested, seen)
-        : write(member, seen);
+      typeof member === 'string'
+        ? quoteJson(member)
+        : nested !== undefined && typeof member === 'object' && member !== null
+          ? writeShaped(member, nested, seen)
+          : write(member, seen);
     out += out.length === 1 ? `${s.quoted[i]}${text}` : `,${s.quoted[i]}${text}`;
   }
   // No try/finally needed: when a member throws, the error leaves eventCanonicalJson and the set with it.
@@ -197,7 +209,7 @@ function flatCanonicalJson(value: unknown): string | undefined {
     let text: string;
     switch (typeof member) {
       case 'string':
-        text = JSON.stringify(member);
+        text = quoteJson(member);
         break;
       case 'number':
         text = Number.isFinite(member) ? JSON.stringify(member) : 'null';
@@ -215,7 +227,7 @@ function flatCanonicalJson(value: unknown): string | undefined {
       default:
         continue; // undefined, function, symbol: left out, as `write` does
     }
-    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${text}`;
+    out += `${out.length === 1 ? '' : ','}${quoteJson(key)}:${text}`;
   }
   return `${out}}`;
 }

@@ -173,7 +173,7 @@ export function fileSink(options: FileSinkOptions): FileSink {
         if (lastHash === undefined) await recover();
         if (!fh) await openActive();
         let text = needsNewline ? '\n' : '';
-        let pending = text.length; // UTF-8 bytes of `text`, kept as it grows (not recounted per event)
+        let pending = text.length; // UTF-8 bytes of `text` with rotation, kept as it grows (not recounted per event)
         let ids: string[] = [];
         let hash = lastHash!;
         for (const event of events) {
@@ -185,16 +185,19 @@ export function fileSink(options: FileSinkOptions): FileSink {
           const eventJson = eventCanonicalJson(event);
           hash = sha256Hex(`${prevHash}{"event":${eventJson},"prevHash":"${prevHash}","v":1}`);
           const line = `{"event":${eventJson},"hash":"${hash}","prevHash":"${prevHash}","v":1}\n`;
-          const bytes = Buffer.byteLength(line);
-          if (maxBytes !== undefined && size + pending + bytes > maxBytes && size + pending > 0) {
-            if (ids.length > 0) await append(text, ids, prevHash);
-            text = '';
-            pending = 0;
-            ids = [];
-            await rotateNow();
+          if (maxBytes !== undefined) {
+            // Byte counts only matter for rotation (append counts what it writes).
+            const bytes = Buffer.byteLength(line);
+            if (size + pending + bytes > maxBytes && size + pending > 0) {
+              if (ids.length > 0) await append(text, ids, prevHash);
+              text = '';
+              pending = 0;
+              ids = [];
+              await rotateNow();
+            }
+            pending += bytes;
           }
           text += line;
-          pending += bytes;
           ids.push(event.id);
         }
         if (ids.length > 0) await append(text, ids, hash);

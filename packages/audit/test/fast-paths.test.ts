@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compose, createContext, HardenError } from '@mcp-harden/core';
 import { describe, expect, it } from 'vitest';
-import { eventCanonicalJson, canonicalJson as generalCanonicalJson } from '../src/canonical.js';
+import { eventCanonicalJson, canonicalJson as generalCanonicalJson, quoteJson } from '../src/canonical.js';
 import { isoTime } from '../src/event.js';
 import {
   type AuditEvent,
@@ -337,6 +337,19 @@ describe('eventCanonicalJson()', () => {
     const shared = { result: 'allowed', by: null, code: null };
     const twice = { id: 'e', decision: shared, arguments: { a: shared, b: [shared] } };
     expect(eventCanonicalJson(twice)).toBe(canonicalJson(twice));
+  });
+});
+
+describe('quoteJson()', () => {
+  it('equals JSON.stringify for every UTF-16 code unit, alone and inside text, and for pairs', () => {
+    for (let unit = 0; unit <= 0xffff; unit++) {
+      const c = String.fromCharCode(unit);
+      for (const text of [c, `a${c}`, `${c}z`, `ab${c}${c}cd`])
+        expect(quoteJson(text)).toBe(JSON.stringify(text));
+    }
+    for (const text of ['', '\u{1F600}', 'x\u{10FFFF}y', '\ud83d\ude00\ud83d', '\ude00\ud83d', ...STRINGS]) {
+      expect(quoteJson(text)).toBe(JSON.stringify(text));
+    }
   });
 });
 
