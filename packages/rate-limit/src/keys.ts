@@ -33,10 +33,22 @@ const MAX_CACHED_TARGETS = 64;
 export interface PrincipalKeys {
   /** `encodeKey(principalParts(principal))`. */
   readonly key: string;
+  /** `principal:${key}`: the principal's concurrency slot. */
+  readonly slotKey: string;
   /** `encodeKey([...principalParts(principal), kind, target])` by kind, then target. */
   readonly targets: Map<string | null, Map<string, string>>;
   targetCount: number;
 }
+
+const keysOf = (key: string): PrincipalKeys => ({
+  key,
+  slotKey: `principal:${key}`,
+  targets: new Map(),
+  targetCount: 0,
+});
+
+/** Targets whose concurrency slot key a {@link KeyCache} remembers before it starts over. */
+const MAX_CACHED_TOOL_SLOTS = 1024;
 
 /**
  * Remembers {@link encodeKey} results per principal and per principal + target, so a call does not
@@ -50,6 +62,8 @@ export class KeyCache {
   #bySubject = new Map<string, Map<string | null, PrincipalKeys>>();
   #principals = 0;
   #anonymous: PrincipalKeys | undefined;
+  #toolSlots = new Map<string | null, Map<string, string>>();
+  #toolSlotCount = 0;
 
   /** Principals currently remembered (for tests). */
   get size(): number {
@@ -59,7 +73,7 @@ export class KeyCache {
   /** The keys of `principal`; `key` is `encodeKey(principalParts(principal))`. */
   entryFor(principal: Principal | undefined): PrincipalKeys {
     if (!principal) {
-      this.#anonymous ??= { key: encodeKey(principalParts(undefined)), targets: new Map(), targetCount: 0 };
+      this.#anonymous ??= keysOf(encodeKey(principalParts(undefined)));
       return this.#anonymous;
     }
     const tenant = principal.tenant ?? null;
@@ -75,10 +89,35 @@ export class KeyCache {
       byTenant = new Map();
       this.#bySubject.set(principal.subject, byTenant);
     }
-    entry = { key: encodeKey(principalParts(principal)), targets: new Map(), targetCount: 0 };
+    entry = keysOf(encodeKey(principalParts(principal)));
     byTenant.set(tenant, entry);
     this.#principals++;
     return entry;
+  }
+
+  /** Target slot keys currently remembered (for tests). */
+  get toolSlotCount(): number {
+    return this.#toolSlotCount;
+  }
+
+  /** `tool:${encodeKey([kind, target])}`: the concurrency slot of a target. */
+  toolSlotKey(kind: string | null, target: string): string {
+    let byTarget = this.#toolSlots.get(kind);
+    let key = byTarget?.get(target);
+    if (key !== undefined) return key;
+    if (this.#toolSlotCount >= MAX_CACHED_TOOL_SLOTS) {
+      this.#toolSlots.clear();
+      this.#toolSlotCount = 0;
+      byTarget = undefined;
+    }
+    if (byTarget === undefined) {
+      byTarget = new Map();
+      this.#toolSlots.set(kind, byTarget);
+    }
+    key = `tool:${encodeKey([kind, target])}`;
+    byTarget.set(target, key);
+    this.#toolSlotCount++;
+    return key;
   }
 
   /** `encodeKey(principalParts(principal))`. */

@@ -243,7 +243,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     if (capOf.principal !== undefined) {
       slots.push({
         label: 'concurrency:principal',
-        key: `principal:${keys.principalKey(ctx.principal)}`,
+        key: keys.entryFor(ctx.principal).slotKey,
         cap: capOf.principal,
       });
     }
@@ -251,7 +251,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     if (toolCap !== undefined && ctx.target !== undefined) {
       slots.push({
         label: 'concurrency:tool',
-        key: `tool:${encodeKey([ctx.targetKind ?? null, ctx.target])}`,
+        key: keys.toolSlotKey(ctx.targetKind ?? null, ctx.target),
         cap: toolCap,
       });
     }

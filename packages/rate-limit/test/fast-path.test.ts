@@ -39,6 +39,26 @@ describe('KeyCache', () => {
     }
   });
 
+  it('returns the concurrency slot keys the gate used before, and stays bounded', () => {
+    const cache = new KeyCache();
+    for (let pass = 0; pass < 2; pass++) {
+      for (const p of [undefined, ...tricky.map((s) => principal(s)), principal('a', { tenant: 'null' })]) {
+        expect(cache.entryFor(p).slotKey).toBe(`principal:${encodeKey(principalParts(p))}`);
+      }
+      for (const kind of [null, 'tool', 'prompt']) {
+        for (const target of tricky) {
+          expect(cache.toolSlotKey(kind, target)).toBe(`tool:${encodeKey([kind, target])}`);
+        }
+      }
+    }
+    for (let i = 0; i < 3_000; i++) {
+      expect(cache.toolSlotKey('tool', `t-${i}`)).toBe(`tool:${encodeKey(['tool', `t-${i}`])}`);
+      expect(cache.toolSlotCount).toBeLessThanOrEqual(1024);
+    }
+    // A target named like another kind's target keeps its own slot.
+    expect(cache.toolSlotKey(null, 'tool')).not.toBe(cache.toolSlotKey('tool', ''));
+  });
+
   it('never gives two different component lists the same key', () => {
     const cache = new KeyCache();
     const seen = new Map<string, string>();
