@@ -59,10 +59,10 @@ export interface StoreSettings {
 
 /**
  * One budget (points per duration) at one level, in memory or Redis, with the configured
- * behaviour when Redis fails. The memory store is a synchronous {@link FixedWindowMemory}
- * (decided synchronously through `memory`, no promise); the Redis store is a `RateLimiterRedis`. The insurance
- * limiter is a `RateLimiterMemory` with the same limit; it is consulted only for calls made while
- * the store is failing.
+ * behaviour when Redis fails. The memory store is a {@link FixedWindowMemory} (`memory`, which the
+ * middleware uses synchronously, no promise); the Redis store is a `RateLimiterRedis`. The
+ * insurance limiter is a `RateLimiterMemory` with the same limit; it is consulted only for calls
+ * made while the store is failing.
  */
 export class LevelStore {
   /** Set for the memory store: decisions can be made synchronously on it. */
@@ -73,7 +73,7 @@ export class LevelStore {
   readonly #backend: Backend;
   readonly #timeoutMs: number;
 
-  constructor(level: string, limit: Limit, settings: StoreSettings, now?: () => number) {
+  constructor(level: string, limit: Limit, settings: StoreSettings) {
     this.#settings = settings;
     const base = {
       points: limit.points,
@@ -100,7 +100,7 @@ export class LevelStore {
       this.#insurance =
         settings.mode === 'insurance' ? new RateLimiterMemory({ ...base, points: share }) : undefined;
     } else {
-      this.memory = new FixedWindowMemory(limit, now);
+      this.memory = new FixedWindowMemory(limit);
       this.#primary = undefined;
       this.#backend = 'memory';
       this.#insurance = undefined;
