@@ -139,6 +139,25 @@ function checkLimits(value: unknown, limits: InputLimits, path: string, depth: n
   }
 }
 
+/** {@link checkLimits} without paths: false exactly where checkLimits throws. */
+function withinLimits(value: unknown, limits: InputLimits, depth: number): boolean {
+  if (typeof value === 'string') return value.length <= limits.maxStringLength;
+  if (typeof value !== 'object' || value === null) return true;
+  if (depth >= limits.maxDepth) return false;
+  if (Array.isArray(value)) {
+    if (value.length > limits.maxArrayLength) return false;
+    for (let i = 0; i < value.length; i++) if (!withinLimits(value[i], limits, depth + 1)) return false;
+    return true;
+  }
+  const keys = Object.keys(value);
+  if (keys.length > limits.maxKeys) return false;
+  for (const key of keys) {
+    if (key.length > limits.maxStringLength) return false;
+    if (!withinLimits((value as JsonObject)[key], limits, depth + 1)) return false;
+  }
+  return true;
+}
+
 type Segment = string | '*';
 
 function parseGuardPath(pattern: string): Segment[] {
@@ -209,9 +228,12 @@ function inputChecker(options: GuardInputOptions) {
   return async function checkInput(ctx: HardenContext): Promise<void> {
     const args = ctx.arguments;
     if (args === undefined) return;
-    checkLimits(args, limits, 'arguments', 0);
-    const bytes = Buffer.byteLength(JSON.stringify(args), 'utf8');
-    if (bytes > limits.maxBytes) throw refuseArgument('arguments', 'too-large');
+    // The path-tracking walk (which names the offending argument) only runs when a limit is hit.
+    if (!withinLimits(args, limits, 0)) checkLimits(args, limits, 'arguments', 0);
+    if (!surelyFitsJson(args, limits.maxBytes)) {
+      const bytes = Buffer.byteLength(JSON.stringify(args), 'utf8');
+      if (bytes > limits.maxBytes) throw refuseArgument('arguments', 'too-large');
+    }
     if (ctx.method !== 'tools/call' && ctx.method !== 'prompts/get') return;
     const policy = policyOf(ctx);
     const schema =
@@ -450,8 +472,12 @@ function outputProcessor(options: RedactOutputOptions) {
       for (const [rule, n] of Object.entries(pass.counts)) total[rule] = (total[rule] ?? 0) + n;
     }
     if (mode === 'off') return result;
-    const patterns = [...pass.patterns].sort();
     const previous = ctx.state.injection?.patterns ?? [];
+    if (pass.patterns.size === 0 && previous.length === 0) {
+      ctx.state.injection = { flagged: false, patterns: [] };
+      return result;
+    }
+    const patterns = [...pass.patterns].sort();
     ctx.state.injection = {
       flagged: patterns.length > 0 || previous.length > 0,
       patterns: [...new Set([...previous, ...patterns])],

@@ -11,9 +11,13 @@ import {
   assignmentCandidates,
   type CandidateFinder,
   emailCandidates,
+  githubCandidates,
   HIGH_ENTROPY_WORDS,
+  ipv4Candidates,
   ipv6Candidates,
+  type ScanMemo,
   SECRET_KEY_WORDS,
+  ssnCandidates,
   urlCredentialCandidates,
 } from './scan.js';
 
@@ -84,8 +88,20 @@ interface CompiledRule {
   candidates: CandidateFinder | undefined;
 }
 
-/** `text` as given and lower-cased (for the rules whose pattern has the `i` flag). */
-type Prefilter = (text: string, lower: string) => boolean;
+/** `text` as given and lower-cased on demand (for the rules whose pattern has the `i` flag). */
+type Prefilter = (text: string, lower: () => string) => boolean;
+
+/**
+ * `text.includes(literal)`, searched by the character at `pivot` (a rare one: a native search led
+ * by a frequent character restarts at each of its occurrences).
+ */
+const hasLiteral = (text: string, literal: string, pivot: number): boolean => {
+  const ch = literal[pivot]!;
+  for (let i = text.indexOf(ch, pivot); i >= 0; i = text.indexOf(ch, i + 1)) {
+    if (text.startsWith(literal, i - pivot)) return true;
+  }
+  return false;
+};
 
 const hasAny = (text: string, needles: readonly string[]): boolean => {
   for (const needle of needles) if (text.includes(needle)) return true;
@@ -103,21 +119,18 @@ const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
   'private-key': (t) => t.includes('PRIVATE KEY'),
   'aws-access-key-id': (t) =>
     hasAny(t, ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'AGPA', 'AIDA', 'AROA', 'ANPA', 'ANVA', 'AIPA']),
-  'aws-secret-access-key': (_t, l) => l.includes('aws') && l.includes('secret'),
-  'github-token': (t) => t.includes('gh') || t.includes('github_pat_'),
+  // The rules with candidates (CANDIDATES) need no pre-check: their finders are exact and cheap.
+  'aws-secret-access-key': undefined,
+  'github-token': undefined,
   'gitlab-token': (t) => t.includes('gl'),
-  'slack-token': (t) => t.includes('xox') || t.includes('hooks.slack.com'),
+  'slack-token': (t) => t.includes('xox') || hasLiteral(t, 'hooks.slack.com', 3),
   'stripe-key': (t) => t.includes('_live_') || t.includes('_test_'),
   'google-api-key': (t) => t.includes('AIza'),
-  jwt: (t) => t.includes('eyJ'),
-  'url-credentials': (t) => t.includes('://') && t.includes('@'),
-  'bearer-token': (_t, l) => l.includes('bearer'),
-  'secret-assignment': (t, l) =>
-    (t.includes('=') || t.includes(':')) &&
-    hasAny(l, ['pass', 'pwd', 'secret', 'key', 'token', 'credential']),
-  'high-entropy-assignment': (t, l) =>
-    (t.includes('=') || t.includes(':')) &&
-    hasAny(l, ['key', 'auth', 'sig', 'session', 'cookie', 'salt', 'nonce']),
+  jwt: (t) => hasLiteral(t, 'eyJ', 2),
+  'url-credentials': (t) => t.includes('@') && t.includes('://'),
+  'bearer-token': (_t, l) => l().includes('bearer'),
+  'secret-assignment': undefined,
+  'high-entropy-assignment': undefined,
   email: (t) => t.includes('@'),
   'payment-card': undefined,
   'us-ssn': (t) => t.includes('-'),
@@ -135,11 +148,14 @@ const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
  * scan.ts), instead of being tried from every offset.
  */
 const CANDIDATES: Readonly<Partial<Record<BuiltinRuleName, CandidateFinder>>> = {
-  'aws-secret-access-key': assignmentCandidates([...new Set(AWS_SECRET_WORDS)]),
+  'aws-secret-access-key': assignmentCandidates(AWS_SECRET_WORDS),
+  'github-token': githubCandidates,
   'url-credentials': urlCredentialCandidates,
-  'secret-assignment': assignmentCandidates([...new Set(SECRET_KEY_WORDS)]),
-  'high-entropy-assignment': assignmentCandidates([...new Set(HIGH_ENTROPY_WORDS)]),
+  'secret-assignment': assignmentCandidates(SECRET_KEY_WORDS),
+  'high-entropy-assignment': assignmentCandidates(HIGH_ENTROPY_WORDS),
   email: emailCandidates,
+  'us-ssn': ssnCandidates,
+  ipv4: ipv4Candidates,
   ipv6: ipv6Candidates,
 };
 
@@ -189,14 +205,19 @@ function compileRule(
   };
 }
 
-function ruleFindings(rule: CompiledRule, text: string, out: Array<Finding & { order: number }>): void {
+function ruleFindings(
+  rule: CompiledRule,
+  text: string,
+  out: Array<Finding & { order: number }>,
+  memo: ScanMemo,
+): void {
   if (rule.find) {
     for (const [start, end] of rule.find(text)) out.push({ rule: rule.name, start, end, order: rule.order });
     return;
   }
   const pattern = rule.pattern;
   if (rule.candidates) {
-    candidateFindings(rule, text, out);
+    candidateFindings(rule, text, out, memo);
     return;
   }
   pattern.lastIndex = 0;
@@ -226,10 +247,17 @@ function ruleFindings(rule: CompiledRule, text: string, out: Array<Finding & { o
  * A global scan returns the leftmost offset >= lastIndex where the pattern matches, and every
  * offset where it can match is a candidate, so both yield the same matches in the same order.
  */
-function candidateFindings(rule: CompiledRule, text: string, out: Array<Finding & { order: number }>): void {
+function candidateFindings(
+  rule: CompiledRule,
+  text: string,
+  out: Array<Finding & { order: number }>,
+  memo: ScanMemo,
+): void {
   const pattern = rule.pattern;
+  const candidates = rule.candidates!(text, memo);
   let next = 0;
-  for (const at of rule.candidates!(text)) {
+  for (let i = 0; i < candidates.length; i++) {
+    const at = candidates[i]!;
     if (at < next) continue;
     pattern.lastIndex = at;
     const match = pattern.exec(text);
@@ -342,13 +370,15 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
   const detect = (text: string): Finding[] => {
     if (text.length === 0) return [];
     const all: Array<Finding & { order: number }> = [];
-    let lower: string | undefined;
+    let lowered: string | undefined;
+    const lower = () => {
+      lowered ??= text.toLowerCase();
+      return lowered;
+    };
+    const memo: ScanMemo = {};
     for (const rule of rules) {
-      if (rule.mayMatch) {
-        if (lower === undefined) lower = text.toLowerCase();
-        if (!rule.mayMatch(text, lower)) continue;
-      }
-      ruleFindings(rule, text, all);
+      if (rule.mayMatch && !rule.mayMatch(text, lower)) continue;
+      ruleFindings(rule, text, all, memo);
     }
     all.sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start) || a.order - b.order);
     // Overlapping findings are merged into one span (named after the first), so no part of any survives.

@@ -12,7 +12,7 @@
  */
 
 /** Returns candidate match starts in ascending order (duplicates allowed). */
-export type CandidateFinder = (text: string) => number[];
+export type CandidateFinder = (text: string, memo: ScanMemo) => number[];
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -85,23 +85,62 @@ function holdsAt(text: string, at: number, word: string): boolean {
   return true;
 }
 
+/** Per-text scratch shared by the candidate finders of one `detect` call. */
+export interface ScanMemo {
+  /** Keyword end offsets before each `=` / `:` (pairs: end, end before a quote or -1). */
+  assignmentEnds?: number[];
+}
+
+/**
+ * Where a keyword of an assignment rule must end, for every `=` and `:` of the text: right
+ * before the run of spaces / tabs in front of it (at most 8), or one further when that run is
+ * preceded by a quote. Computed once per text for all assignment rules.
+ */
+function assignmentEnds(text: string, memo: ScanMemo): number[] {
+  if (memo.assignmentEnds) return memo.assignmentEnds;
+  const ends: number[] = [];
+  let eq = text.indexOf('=');
+  let colon = text.indexOf(':');
+  while (eq >= 0 || colon >= 0) {
+    let a: number;
+    if (colon < 0 || (eq >= 0 && eq < colon)) {
+      a = eq;
+      eq = text.indexOf('=', eq + 1);
+    } else {
+      a = colon;
+      colon = text.indexOf(':', colon + 1);
+    }
+    let e = a;
+    while (e > 0 && a - e <= 8) {
+      const c = text.charCodeAt(e - 1);
+      if (c !== 32 && c !== 9) break;
+      e--;
+    }
+    if (a - e > 8 || e === 0) continue;
+    const q = text.charCodeAt(e - 1);
+    ends.push(e, q === 34 || q === 39 ? e - 1 : -1);
+  }
+  memo.assignmentEnds = ends;
+  return ends;
+}
+
 /**
  * For the assignment rules, `(?:<keywords>)["']?[ \t]{0,8}(?:=|:|=>)…` (i): every match has a `=`
  * or `:` after its keyword, separated only by an optional quote and at most 8 spaces or tabs, so
  * the keyword ends right before that quote / space run, and starts one keyword length earlier.
- * `words` lists every spelling the keyword alternation accepts (lower case).
+ * `words` lists every spelling the keyword alternation accepts (lower case). Candidates of one
+ * `=` / `:` all lie after the previous one (keywords hold no `=`, `:`, quote or blank).
  */
 export function assignmentCandidates(words: readonly string[]): CandidateFinder {
   // Words by their last character, so most anchors are dismissed with one lookup.
   const byLast = new Map<number, string[]>();
-  for (const word of words) {
+  for (const word of new Set(words)) {
     const last = word.charCodeAt(word.length - 1);
     const list = byLast.get(last) ?? [];
     list.push(word);
     byLast.set(last, list);
   }
   const endingAt = (text: string, end: number, out: number[]) => {
-    if (end <= 0) return;
     let last = text.charCodeAt(end - 1);
     if (last >= 65 && last <= 90) last += 32;
     const list = byLast.get(last);
@@ -111,38 +150,66 @@ export function assignmentCandidates(words: readonly string[]): CandidateFinder 
       if (start >= 0 && holdsAt(text, start, word)) out.push(start);
     }
   };
-  return (text) => {
+  return (text, memo) => {
     const out: number[] = [];
-    let eq = text.indexOf('=');
-    let colon = text.indexOf(':');
-    const local: number[] = [];
-    while (eq >= 0 || colon >= 0) {
-      let a: number;
-      if (colon < 0 || (eq >= 0 && eq < colon)) {
-        a = eq;
-        eq = text.indexOf('=', eq + 1);
-      } else {
-        a = colon;
-        colon = text.indexOf(':', colon + 1);
+    const ends = assignmentEnds(text, memo);
+    for (let i = 0; i < ends.length; i += 2) {
+      const from = out.length;
+      endingAt(text, ends[i]!, out);
+      const quoted = ends[i + 1]!;
+      if (quoted > 0) endingAt(text, quoted, out);
+      // Ascending within one anchor (insertion sort; rarely more than one candidate).
+      for (let j = from + 1; j < out.length; j++) {
+        const v = out[j]!;
+        let k = j - 1;
+        while (k >= from && out[k]! > v) {
+          out[k + 1] = out[k]!;
+          k--;
+        }
+        out[k + 1] = v;
       }
-      let e = a;
-      while (e > 0 && a - e <= 8) {
-        const c = text.charCodeAt(e - 1);
-        if (c !== 32 && c !== 9) break;
-        e--;
-      }
-      if (a - e > 8) continue;
-      local.length = 0;
-      endingAt(text, e, local);
-      if (e > 0) {
-        const q = text.charCodeAt(e - 1);
-        if (q === 34 || q === 39) endingAt(text, e - 1, local);
-      }
-      if (local.length > 1) local.sort((x, y) => x - y);
-      for (const s of local) out.push(s);
     }
     return out;
   };
+}
+
+/** `github-token`: every match starts with `gh` or `github_pat_` (after a look-behind). */
+export function githubCandidates(text: string): number[] {
+  const gh: number[] = [];
+  for (let i = text.indexOf('gh'); i >= 0; i = text.indexOf('gh', i + 1)) gh.push(i);
+  const pat = text.indexOf('github_pat_');
+  if (pat < 0) return gh;
+  for (let i = text.indexOf('github_pat_', pat + 1); i >= 0; i = text.indexOf('github_pat_', i + 1))
+    gh.push(i);
+  gh.push(pat);
+  return gh.sort((a, b) => a - b);
+}
+
+/**
+ * `ipv4`: `(?<![\w.])(?:(?:25[0-5]|…|[1-9]?\d)\.){3}…`. A match starts with 1-3 digits and a dot,
+ * after a character that is neither a word character nor a dot, so the first dot of a match
+ * determines its start: the beginning of the digit run before it, at most 3 long.
+ */
+export function ipv4Candidates(text: string): number[] {
+  const out: number[] = [];
+  for (let d = text.indexOf('.'); d >= 0; d = text.indexOf('.', d + 1)) {
+    let s = d;
+    while (s > 0 && d - s <= 3 && isDigit(text.charCodeAt(s - 1))) s--;
+    if (s === d || d - s > 3) continue;
+    if (s > 0) {
+      const before = text.charCodeAt(s - 1);
+      if (isWord(before) || before === 46) continue;
+    }
+    out.push(s);
+  }
+  return out;
+}
+
+/** `us-ssn`: `…\d{3}-…`: every match has its first `-` 3 characters after its start. */
+export function ssnCandidates(text: string): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf('-', 3); i >= 0; i = text.indexOf('-', i + 1)) out.push(i - 3);
+  return out;
 }
 
 const SEPARATORS = ['', '_', '-'];

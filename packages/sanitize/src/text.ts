@@ -28,7 +28,8 @@ const ASCII_CONTROLS: readonly string[] = Array.from({ length: 128 }, (_, c) =>
  * regex scan; other text with STRIPPABLE itself.
  */
 function mayStrip(text: string): boolean {
-  if (Buffer.byteLength(text, 'utf8') !== text.length) return STRIPPABLE.test(text);
+  // Short text: one regex scan costs less than the 30 look-ups.
+  if (text.length < 256 || Buffer.byteLength(text, 'utf8') !== text.length) return STRIPPABLE.test(text);
   for (const ch of ASCII_CONTROLS) if (text.includes(ch)) return true;
   return false;
 }

@@ -102,9 +102,18 @@ describe('stripInvisible and detectInjection fast paths', () => {
   it('strip exactly like the reference for every UTF-16 code unit, alone and in ASCII or non-ASCII text', async () => {
     const { stripInvisible } = await import('../src/index.js');
     const reference = await import('./reference/text.js');
+    const long = 'a plain ASCII sentence. '.repeat(12);
     for (let c = 0; c <= 0xffff; c++) {
       const ch = String.fromCharCode(c);
-      for (const text of [ch, `ab${ch}cd`, `é${ch}\u001b[31m`, `${ch}\udc41`]) {
+      // Short text takes one path, long ASCII text another (native look-ups), long non-ASCII a third.
+      for (const text of [
+        ch,
+        `ab${ch}cd`,
+        `é${ch}\u001b[31m`,
+        `${ch}\udc41`,
+        `${long}${ch}`,
+        `${ch}${long}é`,
+      ]) {
         const got = stripInvisible(text);
         const want = reference.stripInvisible(text);
         if (
@@ -153,5 +162,36 @@ describe('stripInvisible and detectInjection fast paths', () => {
       }
       expect(detectInjection(phrase).length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('input limits fast path', () => {
+  it('refuses with the same path and reason as before, and accepts what fits', async () => {
+    const chain = compose([
+      sanitize({ limits: { maxDepth: 3, maxArrayLength: 2, maxStringLength: 5, maxKeys: 2, maxBytes: 40 } }),
+    ]);
+    const run = async (args: Record<string, unknown>) => {
+      const ctx = createContext({ method: 'tools/call', params: { name: 't', arguments: args } });
+      try {
+        await chain(ctx, async () => ({ content: [] }));
+        return 'ok';
+      } catch (err) {
+        return (err as { data?: unknown }).data;
+      }
+    };
+    expect(await run({ a: 'abcde' })).toBe('ok');
+    expect(await run({ a: { 'b-c': ['x', 'abcdef'] } })).toEqual({
+      path: 'arguments.a.b-c[1]',
+      reason: 'string-too-long',
+    });
+    expect(await run({ a: [1, 2, 3] })).toEqual({ path: 'arguments.a', reason: 'array-too-long' });
+    expect(await run({ a: { b: { c: {} } } })).toEqual({ path: 'arguments.a.b.c', reason: 'too-deep' });
+    expect(await run({ a: 1, b: 2, c: 3 })).toEqual({ path: 'arguments', reason: 'too-many-keys' });
+    expect(await run({ abcdef: 1 })).toEqual({ path: 'arguments', reason: 'key-too-long' });
+    expect(await run({ a: 'abcde', b: ['abcde', 'abcde'] })).toBe('ok');
+    expect(await run({ a: '"""""', b: ['"""""', '"""""'] })).toEqual({
+      path: 'arguments',
+      reason: 'too-large',
+    });
   });
 });
