@@ -225,9 +225,41 @@ function inputChecker(options: GuardInputOptions) {
   for (const schema of Object.values(options.schemas ?? {})) compileSchema(schema, strictDefault);
   const policyGuards = new WeakMap<object, Array<[Segment[], ArgumentGuard]>>();
 
-  return async function checkInput(ctx: HardenContext): Promise<void> {
+  /** The argument guards, one after the other (they may be asynchronous). */
+  const runGuards = async (
+    ctx: HardenContext,
+    args: JsonObject,
+    guards: Array<[Segment[], ArgumentGuard]>,
+  ): Promise<void> => {
+    for (const [segments, guard] of guards) {
+      const hits: Array<[unknown, Array<string | number>]> = [];
+      collect(args, segments, [], hits);
+      for (const [value, at] of hits) {
+        const path = joinPath('arguments', at);
+        let verdict: string | undefined;
+        try {
+          verdict = await guard(value, { path, ctx });
+        } catch (err) {
+          if (err instanceof HardenError) throw err;
+          throw new HardenError('ERR_INVALID_ARGUMENTS', `Invalid argument ${path}: guard-failed`, {
+            data: { path, reason: 'guard-failed' },
+            cause: err,
+          });
+        }
+        if (verdict === undefined || verdict === null || (verdict as unknown) === true) continue;
+        // Reasons reach the client: only short stable tokens pass, so a guard cannot echo the value.
+        throw refuseArgument(
+          path,
+          typeof verdict === 'string' && SAFE_REASON.test(verdict) ? verdict : 'refused',
+        );
+      }
+    }
+  };
+
+  // Synchronous unless a guard applies: no promise and no extra tick on the common path.
+  return function checkInput(ctx: HardenContext): Promise<void> | undefined {
     const args = ctx.arguments;
-    if (args === undefined) return;
+    if (args === undefined) return undefined;
     // The path-tracking walk (which names the offending argument) only runs when a limit is hit.
     if (!withinLimits(args, limits, 0)) checkLimits(args, limits, 'arguments', 0);
     if (!surelyFitsJson(args, limits.maxBytes)) {
@@ -267,29 +299,7 @@ function inputChecker(options: GuardInputOptions) {
       }
       guards = [...globalGuards, ...extra];
     }
-    for (const [segments, guard] of guards) {
-      const hits: Array<[unknown, Array<string | number>]> = [];
-      collect(args, segments, [], hits);
-      for (const [value, at] of hits) {
-        const path = joinPath('arguments', at);
-        let verdict: string | undefined;
-        try {
-          verdict = await guard(value, { path, ctx });
-        } catch (err) {
-          if (err instanceof HardenError) throw err;
-          throw new HardenError('ERR_INVALID_ARGUMENTS', `Invalid argument ${path}: guard-failed`, {
-            data: { path, reason: 'guard-failed' },
-            cause: err,
-          });
-        }
-        if (verdict === undefined || verdict === null || (verdict as unknown) === true) continue;
-        // Reasons reach the client: only short stable tokens pass, so a guard cannot echo the value.
-        throw refuseArgument(
-          path,
-          typeof verdict === 'string' && SAFE_REASON.test(verdict) ? verdict : 'refused',
-        );
-      }
-    }
+    return guards.length > 0 ? runGuards(ctx, args, guards) : undefined;
   };
 }
 
@@ -661,7 +671,8 @@ function outputProcessor(options: RedactOutputOptions) {
 export function guardInput(options: GuardInputOptions = {}): Middleware {
   const checkInput = inputChecker(options);
   return defineMiddleware('sanitize-input', async function guardInputMiddleware(ctx, next) {
-    await checkInput(ctx);
+    const pending = checkInput(ctx);
+    if (pending) await pending;
     return next();
   });
 }
@@ -703,7 +714,8 @@ export function sanitize(options: SanitizeOptions = {}): Middleware {
   const checkInput = inputChecker(options);
   const processOutput = outputProcessor(options);
   return defineMiddleware('sanitize', async function sanitizeMiddleware(ctx, next) {
-    await checkInput(ctx);
+    const pending = checkInput(ctx);
+    if (pending) await pending;
     return processOutput(ctx, await next());
   });
 }

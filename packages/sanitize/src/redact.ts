@@ -103,10 +103,18 @@ const hasLiteral = (text: string, literal: string, pivot: number): boolean => {
   return false;
 };
 
-const hasAny = (text: string, needles: readonly string[]): boolean => {
-  for (const needle of needles) if (text.includes(needle)) return true;
-  return false;
-};
+const AWS_KEY_PREFIXES = new Set([
+  'AKIA',
+  'ASIA',
+  'ABIA',
+  'ACCA',
+  'AGPA',
+  'AIDA',
+  'AROA',
+  'ANPA',
+  'ANVA',
+  'AIPA',
+]);
 
 /**
  * Cheap necessary conditions for the built-in rules: each literal is one that every match of
@@ -117,8 +125,12 @@ const hasAny = (text: string, needles: readonly string[]): boolean => {
  */
 const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
   'private-key': (t) => t.includes('PRIVATE KEY'),
-  'aws-access-key-id': (t) =>
-    hasAny(t, ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'AGPA', 'AIDA', 'AROA', 'ANPA', 'ANVA', 'AIPA']),
+  'aws-access-key-id': (t) => {
+    for (let i = t.indexOf('A'); i >= 0; i = t.indexOf('A', i + 1)) {
+      if (AWS_KEY_PREFIXES.has(t.slice(i, i + 4))) return true;
+    }
+    return false;
+  },
   // The rules with candidates (CANDIDATES) need no pre-check: their finders are exact and cheap.
   'aws-secret-access-key': undefined,
   'github-token': undefined,

@@ -16,50 +16,43 @@ const MAX_DEPTH = 64;
  * very deep or cyclic structures): the caller then measures exactly, as before.
  */
 export function surelyFitsJson(value: unknown, limit: number): boolean {
-  const budget = { left: limit };
-  return fits(value, budget, 0);
+  return left(value, limit, 0) >= 0;
 }
 
-function fits(value: unknown, budget: { left: number }, depth: number): boolean {
+/** `budget` minus the bound of `value`; negative when it does not surely fit (or is not plain). */
+function left(value: unknown, budget: number, depth: number): number {
   switch (typeof value) {
     case 'string':
-      budget.left -= 2 + BYTES_PER_UNIT * value.length;
-      return budget.left >= 0;
+      return budget - 2 - BYTES_PER_UNIT * value.length;
     case 'number':
-      budget.left -= NUMBER_BYTES;
-      return budget.left >= 0;
+      return budget - NUMBER_BYTES;
     case 'boolean':
     case 'undefined':
     case 'symbol':
       // `false`; undefined and symbols are left out of objects and written `null` in arrays.
-      budget.left -= 5;
-      return budget.left >= 0;
+      return budget - 5;
     case 'object':
       break;
     default:
-      return false; // bigint, function
+      return -1; // bigint, function
   }
-  if (value === null) {
-    budget.left -= 4;
-    return budget.left >= 0;
-  }
-  if (depth >= MAX_DEPTH) return false;
+  if (value === null) return budget - 4;
+  if (depth >= MAX_DEPTH) return -1;
   const proto = Object.getPrototypeOf(value);
   if (Array.isArray(value)) {
-    if (proto !== Array.prototype || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
-    budget.left -= 2 + value.length;
-    if (budget.left < 0) return false;
-    for (let i = 0; i < value.length; i++) if (!fits(value[i], budget, depth + 1)) return false;
-    return true;
+    if (proto !== Array.prototype || (value as { toJSON?: unknown }).toJSON !== undefined) return -1;
+    let rest = budget - 2 - value.length;
+    for (let i = 0; i < value.length && rest >= 0; i++) rest = left(value[i], rest, depth + 1);
+    return rest;
   }
   if ((proto !== Object.prototype && proto !== null) || (value as { toJSON?: unknown }).toJSON !== undefined)
-    return false;
-  budget.left -= 2;
-  for (const key of Object.keys(value)) {
+    return -1;
+  let rest = budget - 2;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
     // "key": value,
-    budget.left -= 4 + BYTES_PER_UNIT * key.length;
-    if (budget.left < 0) return false;
-    if (!fits((value as Record<string, unknown>)[key], budget, depth + 1)) return false;
+    rest = left((value as Record<string, unknown>)[key], rest - 4 - BYTES_PER_UNIT * key.length, depth + 1);
+    if (rest < 0) return rest;
   }
-  return budget.left >= 0;
+  return rest;
 }

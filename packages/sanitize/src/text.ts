@@ -160,27 +160,30 @@ const HEADS: Readonly<Record<string, readonly string[]>> = {
   conceal: ['do', "don't", 'never'],
 };
 
-const PATTERN_OF_HEAD = new Map<string, string>();
-for (const [name, heads] of Object.entries(HEADS)) for (const head of heads) PATTERN_OF_HEAD.set(head, name);
+// Each shipped pattern's bit, and the bits of each head word.
+const BIT = new Map<string, number>(INJECTION_PATTERNS.map((p, i) => [p.name, 1 << i]));
+const BITS_OF_HEAD = new Map<string, number>();
+for (const [name, heads] of Object.entries(HEADS)) {
+  for (const head of heads) BITS_OF_HEAD.set(head, (BITS_OF_HEAD.get(head) ?? 0) | BIT.get(name)!);
+}
 
 /**
  * Every head word of every pattern, as a word followed by blank space (same `i` without `u` as
  * the patterns, so `\b` and the letters mean the same). Occurrences cannot overlap (each ends in
  * blank space and the next begins at a word boundary), so one scan lists every head present.
  */
-const HEAD = new RegExp(`\\b(${[...PATTERN_OF_HEAD.keys()].join('|')})[ \\t\\n]`, 'gi');
+const HEAD = new RegExp(`\\b(${[...BITS_OF_HEAD.keys()].join('|')})[ \\t\\n]`, 'gi');
 
-// Names of the shipped pattern objects: a pattern replaced or added at run time is always run.
-const SHIPPED_NAME = new Map<RegExp, string>(INJECTION_PATTERNS.map((p) => [p.pattern, p.name]));
+// Bits of the shipped pattern objects: a pattern replaced or added at run time is always run.
+const SHIPPED_BIT = new Map<RegExp, number>(INJECTION_PATTERNS.map((p) => [p.pattern, BIT.get(p.name)!]));
 
-/** Names of the shipped patterns that can match `text` (a necessary condition, not a match). */
-function possiblePatterns(text: string): Set<string> {
-  const possible = new Set<string>();
-  if (text.includes('<') || text.includes('[') || text.includes('#')) possible.add('role-markup');
+/** Bits of the shipped patterns that can match `text` (a necessary condition, not a match). */
+function possiblePatterns(text: string): number {
+  let possible = 0;
+  if (text.includes('<') || text.includes('[') || text.includes('#')) possible |= BIT.get('role-markup')!;
   HEAD.lastIndex = 0;
   for (let m = HEAD.exec(text); m !== null; m = HEAD.exec(text)) {
-    const name = PATTERN_OF_HEAD.get(m[1]!.toLowerCase());
-    if (name !== undefined) possible.add(name);
+    possible |= BITS_OF_HEAD.get(m[1]!.toLowerCase()) ?? 0;
   }
   return possible;
 }
@@ -199,8 +202,8 @@ export function detectInjection(text: string): string[] {
   const found: string[] = [];
   const possible = possiblePatterns(text);
   for (const { name, pattern } of INJECTION_PATTERNS) {
-    const shipped = SHIPPED_NAME.get(pattern);
-    if ((shipped === undefined || possible.has(shipped)) && pattern.test(text)) found.push(name);
+    const bit = SHIPPED_BIT.get(pattern);
+    if ((bit === undefined || (possible & bit) !== 0) && pattern.test(text)) found.push(name);
   }
   return found;
 }
