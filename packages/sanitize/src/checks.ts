@@ -132,6 +132,32 @@ export function ibanValid(value: string): boolean {
  */
 export function shannonEntropy(value: string): number {
   if (value.length === 0) return 0;
+  // ASCII text: counts in a reused table, summed in first-occurrence order like the Map below,
+  // so the result is the same number to the last bit.
+  const order: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128) {
+      for (const seen of order) ASCII_COUNTS[seen] = 0;
+      return entropyOfCodePoints(value);
+    }
+    const seen = ASCII_COUNTS[c]!;
+    ASCII_COUNTS[c] = seen + 1;
+    if (seen === 0) order.push(c);
+  }
+  let entropy = 0;
+  for (const c of order) {
+    const p = ASCII_COUNTS[c]! / value.length;
+    entropy -= p * Math.log2(p);
+    ASCII_COUNTS[c] = 0;
+  }
+  return entropy;
+}
+
+const ASCII_COUNTS = new Int32Array(128);
+
+/** {@link shannonEntropy} over code points, for text that is not all ASCII. */
+function entropyOfCodePoints(value: string): number {
   const counts = new Map<string, number>();
   for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
   let entropy = 0;

@@ -195,3 +195,31 @@ describe('input limits fast path', () => {
     });
   });
 });
+
+describe('shannonEntropy fast path', () => {
+  it('returns exactly the reference value (same float) for ASCII and non-ASCII strings', async () => {
+    const { shannonEntropy } = await import('../src/index.js');
+    const reference = await import('./reference/checks.js');
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.string({ unit: 'binary', maxLength: 100 }),
+          fc.string({
+            unit: fc.constantFrom('a', 'B', '0', '+', '/', '=', 'é', '\u007f', '\u0080'),
+            maxLength: 64,
+          }),
+        ),
+        (value) => {
+          expect(Object.is(shannonEntropy(value), reference.shannonEntropy(value))).toBe(true);
+        },
+      ),
+      { numRuns: 2000, seed: 20261122 },
+    );
+    // A non-ASCII character late in the string must not leave counts behind for the next call.
+    expect(
+      Object.is(shannonEntropy(`${'abc'.repeat(10)}é`), reference.shannonEntropy(`${'abc'.repeat(10)}é`)),
+    ).toBe(true);
+    expect(Object.is(shannonEntropy('abcd'), reference.shannonEntropy('abcd'))).toBe(true);
+  });
+});
