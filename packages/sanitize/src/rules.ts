@@ -113,6 +113,14 @@ function cardNumberValid(digits: string): boolean {
   );
 }
 
+/**
+ * Where a digit run can start (a digit not after a word character or `-`) followed by at least 12
+ * more digit / space / dash characters. A run the card pattern matches at an offset that is not
+ * one of these is shorter than 13 characters, and no such offset lies inside a run the pattern
+ * matches at an offset that is not one of these (its characters would make that offset one).
+ */
+const RUN_START = /\d(?<![\w-]\d)(?=[\d -]{12})/g;
+
 /** True when `value` holds at least `n` ASCII digits. */
 function hasDigits(value: string, n: number): boolean {
   let count = 0;
@@ -129,8 +137,16 @@ function hasDigits(value: string, n: number): boolean {
  */
 function findPaymentCards(text: string): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
-  const run = /(?<![\w-])\d{1,19}(?:[ -]\d{1,19}){0,11}(?!\w)/g;
-  for (let match = run.exec(text); match !== null; match = run.exec(text)) {
+  const run = /(?<![\w-])\d{1,19}(?:[ -]\d{1,19}){0,11}(?!\w)/y;
+  // The run pattern is tried only where a run of 13+ digit / space / dash characters starts (see
+  // RUN_START); a run it matches elsewhere is shorter, so it holds fewer than 13 digits and no card.
+  RUN_START.lastIndex = 0;
+  for (let start = RUN_START.exec(text); start !== null; start = RUN_START.exec(text)) {
+    run.lastIndex = start.index;
+    const match = run.exec(text);
+    if (match === null) continue;
+    // Continue after this run, as a global scan of the run pattern does.
+    RUN_START.lastIndex = start.index + match[0].length;
     // A card is 13-19 digits of this run: a run with fewer digits cannot hold one.
     if (!hasDigits(match[0], 13)) continue;
     const groups: Array<[number, number]> = [];
