@@ -1,8 +1,13 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+// One-shot `crypto.hash` (Node >= 20.12) is about twice as fast as a Hash object per call.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 /** SHA-256 of a credential, hex: the only form in which credentials are kept in memory. */
 export function digest(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return oneShot
+    ? oneShot('sha256', value, 'hex')
+    : crypto.createHash('sha256').update(value, 'utf8').digest('hex');
 }
 
 /**

@@ -145,8 +145,12 @@ export interface ContextInit {
   principal?: Principal;
   sessionId?: string;
   protocolVersion?: string;
-  /** Cancellation of the request; defaults to one shared signal that never aborts. */
-  signal?: AbortSignal;
+  /**
+   * Cancellation of the request; defaults to one shared signal that never aborts. A function is
+   * called once, on the first read of `ctx.signal`: adapters use it so that requests whose
+   * middleware never looks at the signal do not pay for an `AbortSignal` (several µs each).
+   */
+  signal?: AbortSignal | (() => AbortSignal);
   /** Policy of the target; defaults to `lookupPolicy(targetKind, target)`. */
   policy?: TargetPolicy;
   lookupPolicy?: PolicyLookup;
@@ -225,6 +229,59 @@ function argumentsOf(method: HardenedMethod, params: JsonObject): JsonObject | u
 }
 
 /**
+ * The context object: a class so that `signal` can be a prototype getter (made on first read when
+ * the adapter passes a function) without costing every context an accessor of its own.
+ */
+class Context implements HardenContext {
+  readonly method: HardenedMethod;
+  readonly target: string | undefined;
+  readonly targetKind: TargetKind | undefined;
+  arguments: JsonObject | undefined;
+  readonly params: Readonly<JsonObject>;
+  principal: Principal | undefined;
+  readonly sessionId: string | undefined;
+  readonly requestId: string | number;
+  readonly protocolVersion: string | undefined;
+  readonly meta: Readonly<JsonObject> | undefined;
+  readonly policy: TargetPolicy | undefined;
+  readonly lookupPolicy: PolicyLookup;
+  readonly state: HardenState = {};
+  readonly request: RequestInfo;
+  readonly startedAt: number;
+  #signal: AbortSignal | (() => AbortSignal);
+
+  constructor(
+    init: ContextInit,
+    params: JsonObject,
+    target: string | undefined,
+    targetKind: TargetKind | undefined,
+    lookupPolicy: PolicyLookup,
+  ) {
+    this.method = init.method;
+    this.target = target;
+    this.targetKind = targetKind;
+    this.arguments = argumentsOf(init.method, params);
+    this.params = params;
+    this.principal = init.principal;
+    this.sessionId = init.sessionId;
+    this.requestId = init.requestId ?? 0;
+    this.protocolVersion = init.protocolVersion;
+    this.meta = asObject(params._meta);
+    this.policy =
+      init.policy ?? (targetKind && target !== undefined ? lookupPolicy(targetKind, target) : undefined);
+    this.lookupPolicy = lookupPolicy;
+    this.request = init.request ?? { transport: 'unknown' };
+    this.startedAt = performance.now();
+    this.#signal = init.signal ?? NEVER_ABORTED;
+  }
+
+  get signal(): AbortSignal {
+    if (typeof this.#signal === 'function') this.#signal = this.#signal();
+    return this.#signal;
+  }
+}
+
+/**
  * Builds a context. Adapters call it for every request; tests use it to drive a middleware
  * without any SDK. Params whose shape the pipeline cannot read (a non-object `arguments`, a
  * missing tool name) throw `ERR_INVALID_ARGUMENTS` / `ERR_INVALID_PARAMS`.
@@ -241,23 +298,5 @@ export function createContext(init: ContextInit): HardenContext {
   checkParams(init.method, params);
   const [target, targetKind] = targetOf(init.method, params);
   const lookupPolicy = init.lookupPolicy ?? noPolicy;
-  return {
-    method: init.method,
-    target,
-    targetKind,
-    arguments: argumentsOf(init.method, params),
-    params,
-    principal: init.principal,
-    sessionId: init.sessionId,
-    requestId: init.requestId ?? 0,
-    protocolVersion: init.protocolVersion,
-    meta: asObject(params._meta),
-    signal: init.signal ?? NEVER_ABORTED,
-    policy:
-      init.policy ?? (targetKind && target !== undefined ? lookupPolicy(targetKind, target) : undefined),
-    lookupPolicy,
-    state: {},
-    request: init.request ?? { transport: 'unknown' },
-    startedAt: performance.now(),
-  };
+  return new Context(init, params, target, targetKind, lookupPolicy);
 }

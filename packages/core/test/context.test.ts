@@ -87,4 +87,22 @@ describe('createContext', () => {
     // Aborting a passed-in signal never reaches a context built without one.
     expect(createContext({ method: 'tools/list' }).signal.aborted).toBe(false);
   });
+
+  it('creates a lazily given signal once, on the first read only', () => {
+    const controller = new AbortController();
+    let made = 0;
+    const ctx = createContext({
+      method: 'tools/list',
+      signal: () => {
+        made++;
+        return controller.signal;
+      },
+    });
+    expect(made).toBe(0);
+    expect(ctx.signal).toBe(controller.signal);
+    expect(ctx.signal).toBe(controller.signal);
+    expect(made).toBe(1);
+    controller.abort();
+    expect(ctx.signal.aborted).toBe(true);
+  });
 });

@@ -468,9 +468,9 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
       messages.push(parsed.data);
     }
     await connecting;
-    const gone = new AbortController();
+    let cancel: (() => void) | undefined;
     const onClose = () => {
-      if (!res.writableFinished) gone.abort();
+      if (!res.writableFinished) cancel?.();
     };
     res.once('close', onClose);
     const extra: MessageExtraInfo = {
@@ -481,7 +481,9 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
       } as MessageExtraInfo['requestInfo'],
       ...(authInfo ? { authInfo } : {}),
     };
-    const answers = await multiplex!.dispatch(messages, extra, gone.signal);
+    const exchange = multiplex!.dispatch(messages, extra);
+    cancel = exchange.cancel;
+    const answers = await exchange.answers;
     res.off('close', onClose);
     if (res.destroyed) return;
     if (answers.length === 0) {

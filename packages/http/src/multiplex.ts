@@ -78,15 +78,15 @@ export class MultiplexTransport implements Transport {
   }
 
   /**
-   * Hands the messages of one HTTP exchange to the server and resolves with the answers to
-   * its requests, in order. `signal` aborts outstanding requests (the client went away).
+   * Hands the messages of one HTTP exchange to the server. `answers` resolves with the answers to
+   * its requests, in order; `cancel()` (the client went away) cancels those still outstanding.
+   * A plain function rather than an `AbortSignal`, which would cost several µs per exchange.
    */
   dispatch(
     messages: readonly JSONRPCMessage[],
     extra: MessageExtraInfo,
-    signal: AbortSignal,
-  ): Promise<MultiplexAnswer[]> {
-    if (this.#closed) return Promise.reject(new Error('transport closed'));
+  ): { answers: Promise<MultiplexAnswer[]>; cancel: () => void } {
+    if (this.#closed) return { answers: Promise.reject(new Error('transport closed')), cancel: () => {} };
     const answers: Promise<MultiplexAnswer>[] = [];
     const internalIds: number[] = [];
     for (const message of messages) {
@@ -106,25 +106,21 @@ export class MultiplexTransport implements Transport {
       }
       // Responses from the client cannot be related to anything in stateless mode: ignored.
     }
-    if (internalIds.length > 0) {
-      const onAbort = () => {
-        for (const id of internalIds) {
-          const waiting = this.#waiting.get(id);
-          if (!waiting) continue;
-          this.#waiting.delete(id);
-          this.onmessage?.({
-            jsonrpc: '2.0',
-            method: 'notifications/cancelled',
-            params: { requestId: id, reason: 'client disconnected' },
-          });
-          waiting.resolve({
-            message: { jsonrpc: '2.0', id: waiting.clientId, error: { code: -32000, message: 'cancelled' } },
-          });
-        }
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
-    return Promise.all(answers);
+    const cancel = () => {
+      for (const id of internalIds) {
+        const waiting = this.#waiting.get(id);
+        if (!waiting) continue;
+        this.#waiting.delete(id);
+        this.onmessage?.({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'client disconnected' },
+        });
+        waiting.resolve({
+          message: { jsonrpc: '2.0', id: waiting.clientId, error: { code: -32000, message: 'cancelled' } },
+        });
+      }
+    };
+    return { answers: Promise.all(answers), cancel };
   }
 }

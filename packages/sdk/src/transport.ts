@@ -43,10 +43,21 @@ export interface HardenedSendOptions extends TransportSendOptions {
 }
 
 interface Pending {
-  readonly controller: AbortController;
+  /** Created on the first read of `ctx.signal` only: an `AbortSignal` costs several µs. */
+  controller?: AbortController;
   /** Settles the terminal `next()` once the wrapped server answered. */
   settle?: (response: JSONRPCMessage | Error) => void;
-  cancelled: boolean;
+  /** Why the request was cancelled (client, transport close); set once. */
+  cancelled?: HardenError;
+}
+
+/** The request's signal, made on demand and already aborted when the request was cancelled before. */
+function signalOf(pending: Pending): AbortSignal {
+  if (!pending.controller) {
+    pending.controller = new AbortController();
+    if (pending.cancelled) pending.controller.abort(pending.cancelled);
+  }
+  return pending.controller.signal;
 }
 
 const isRequest = (m: JSONRPCMessage): m is JSONRPCRequest => 'method' in m && 'id' in m;
@@ -157,7 +168,7 @@ export class HardenedTransport implements Transport {
       await this.#reply(id, new HardenError('ERR_INVALID_REQUEST', 'Request id is already in use'));
       return;
     }
-    const pending: Pending = { controller: new AbortController(), cancelled: false };
+    const pending: Pending = {};
     this.#pending.set(id, pending);
     let ctx: HardenContext | undefined;
     let outcome: McpResult | unknown;
@@ -182,7 +193,7 @@ export class HardenedTransport implements Transport {
         requestId: id,
         sessionId: this.#inner.sessionId,
         protocolVersion: headerValue(headers, 'mcp-protocol-version') ?? this.#protocolVersion,
-        signal: pending.controller.signal,
+        signal: () => signalOf(pending),
         lookupPolicy: this.#options.lookupPolicy,
         request: requestInfo,
       });
@@ -223,7 +234,7 @@ export class HardenedTransport implements Transport {
     pending: Pending,
     extra: MessageExtraInfo | undefined,
   ): Promise<McpResult> {
-    if (pending.controller.signal.aborted) {
+    if (pending.cancelled) {
       return Promise.reject(new HardenError('ERR_CANCELLED'));
     }
     const original = (request.params ?? {}) as JsonObject;
@@ -247,9 +258,9 @@ export class HardenedTransport implements Transport {
 
   #cancel(pending: Pending, reason: string): void {
     if (pending.cancelled) return;
-    pending.cancelled = true;
-    pending.controller.abort(new HardenError('ERR_CANCELLED', reason));
-    pending.settle?.(new HardenError('ERR_CANCELLED', reason));
+    pending.cancelled = new HardenError('ERR_CANCELLED', reason);
+    pending.controller?.abort(pending.cancelled);
+    pending.settle?.(pending.cancelled);
   }
 
   #releaseAll(): void {

@@ -188,6 +188,58 @@ describe.each(modes)('harden() over %s', (mode) => {
     ]);
   });
 
+  it.runIf(mode !== 'http-stateless')(
+    'aborts ctx.signal on cancellation, whether it was read before or only after',
+    async () => {
+      const probe = newProbe();
+      let readEarly = true;
+      let earlySignal: AbortSignal | undefined;
+      let late: unknown;
+      const early: Middleware = async (ctx, next) => {
+        if (ctx.target === 'slow' && readEarly) earlySignal = ctx.signal;
+        return next();
+      };
+      const reader: Middleware = async (ctx, next) => {
+        if (ctx.target !== 'slow') return next();
+        try {
+          return await next();
+        } finally {
+          late = ctx.signal.aborted ? ctx.signal.reason : 'not aborted';
+        }
+      };
+      const { client } = await start([early, reader], probe);
+      const cancelSlowCall = async () => {
+        const controller = new AbortController();
+        const call = client.callTool({ name: 'slow', arguments: {} }, undefined, {
+          signal: controller.signal,
+        });
+        await expect.poll(() => probe.slowStarted - probe.slowAborted, { timeout: 5_000 }).toBe(1);
+        controller.abort('user gave up');
+        await expect(call).rejects.toThrow();
+        await expect.poll(() => late, { timeout: 5_000 }).toBeDefined();
+      };
+
+      // Read before the cancellation: a listener hears it.
+      let heard: unknown;
+      const listening = cancelSlowCall();
+      await probe.started;
+      expect(earlySignal?.aborted).toBe(false);
+      earlySignal!.addEventListener('abort', () => {
+        heard = earlySignal!.reason;
+      });
+      await listening;
+      expect((heard as HardenError).code).toBe('ERR_CANCELLED');
+      expect((late as HardenError).code).toBe('ERR_CANCELLED');
+
+      // First read only after the cancellation: the signal is made already aborted.
+      readEarly = false;
+      late = undefined;
+      await cancelSlowCall();
+      expect(late).toBeInstanceOf(HardenError);
+      expect((late as HardenError).code).toBe('ERR_CANCELLED');
+    },
+  );
+
   it('answers bad input with clear JSON-RPC errors and keeps serving', async () => {
     const { client } = await start([async (_ctx, next) => next()]);
     const { CallToolResultSchema, EmptyResultSchema } = await import('@modelcontextprotocol/sdk/types.js');
