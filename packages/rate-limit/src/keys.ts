@@ -29,6 +29,41 @@ const MAX_CACHED_PRINCIPALS = 1024;
 /** Targets remembered per principal before that principal's target keys start over. */
 const MAX_CACHED_TARGETS = 64;
 
+/**
+ * A two-level map keyed by exact component values (no composite string, so two different
+ * component lists never share an entry) that starts over once it holds `max` values.
+ */
+class BoundedNestedMap<A, B, V> {
+  #map = new Map<A, Map<B, V>>();
+  #count = 0;
+  constructor(readonly max: number) {}
+
+  /** Values held. */
+  get count(): number {
+    return this.#count;
+  }
+
+  get(a: A, b: B): V | undefined {
+    return this.#map.get(a)?.get(b);
+  }
+
+  /** Stores `value` (after starting over when full) and returns it. */
+  add(a: A, b: B, value: V): V {
+    if (this.#count >= this.max) {
+      this.#map.clear();
+      this.#count = 0;
+    }
+    let inner = this.#map.get(a);
+    if (inner === undefined) {
+      inner = new Map();
+      this.#map.set(a, inner);
+    }
+    inner.set(b, value);
+    this.#count++;
+    return value;
+  }
+}
+
 /** The encoded keys of one principal: its own, and its principal+target keys. */
 export interface PrincipalKeys {
   /** `encodeKey(principalParts(principal))`. */
@@ -36,15 +71,13 @@ export interface PrincipalKeys {
   /** `principal:${key}`: the principal's concurrency slot. */
   readonly slotKey: string;
   /** `encodeKey([...principalParts(principal), kind, target])` by kind, then target. */
-  readonly targets: Map<string | null, Map<string, string>>;
-  targetCount: number;
+  readonly targets: BoundedNestedMap<string | null, string, string>;
 }
 
 const keysOf = (key: string): PrincipalKeys => ({
   key,
   slotKey: `principal:${key}`,
-  targets: new Map(),
-  targetCount: 0,
+  targets: new BoundedNestedMap(MAX_CACHED_TARGETS),
 });
 
 /** Targets whose concurrency slot key a {@link KeyCache} remembers before it starts over. */
@@ -52,22 +85,18 @@ const MAX_CACHED_TOOL_SLOTS = 1024;
 
 /**
  * Remembers {@link encodeKey} results per principal and per principal + target, so a call does not
- * pay a `JSON.stringify` per level. Lookups go through nested `Map`s keyed by the exact component
- * values (no composite string), so two different component lists can never share an entry, and
- * every value is what `encodeKey` returns for those components. Bounded: past
- * `MAX_CACHED_PRINCIPALS` principals (or `MAX_CACHED_TARGETS` targets of one principal) the
- * cache starts over.
+ * pay a `JSON.stringify` per level. Every value is what `encodeKey` returns for those components.
+ * Bounded: past `MAX_CACHED_PRINCIPALS` principals (or `MAX_CACHED_TARGETS` targets of one
+ * principal, or `MAX_CACHED_TOOL_SLOTS` target slots) that part of the cache starts over.
  */
 export class KeyCache {
-  #bySubject = new Map<string, Map<string | null, PrincipalKeys>>();
-  #principals = 0;
+  readonly #principals = new BoundedNestedMap<string, string | null, PrincipalKeys>(MAX_CACHED_PRINCIPALS);
   #anonymous: PrincipalKeys | undefined;
-  #toolSlots = new Map<string | null, Map<string, string>>();
-  #toolSlotCount = 0;
+  readonly #toolSlots = new BoundedNestedMap<string | null, string, string>(MAX_CACHED_TOOL_SLOTS);
 
   /** Principals currently remembered (for tests). */
   get size(): number {
-    return this.#principals + (this.#anonymous ? 1 : 0);
+    return this.#principals.count + (this.#anonymous ? 1 : 0);
   }
 
   /** The keys of `principal`; `key` is `encodeKey(principalParts(principal))`. */
@@ -77,47 +106,23 @@ export class KeyCache {
       return this.#anonymous;
     }
     const tenant = principal.tenant ?? null;
-    let byTenant = this.#bySubject.get(principal.subject);
-    let entry = byTenant?.get(tenant);
-    if (entry !== undefined) return entry;
-    if (this.#principals >= MAX_CACHED_PRINCIPALS) {
-      this.#bySubject = new Map();
-      this.#principals = 0;
-      byTenant = undefined;
-    }
-    if (byTenant === undefined) {
-      byTenant = new Map();
-      this.#bySubject.set(principal.subject, byTenant);
-    }
-    entry = keysOf(encodeKey(principalParts(principal)));
-    byTenant.set(tenant, entry);
-    this.#principals++;
-    return entry;
+    return (
+      this.#principals.get(principal.subject, tenant) ??
+      this.#principals.add(principal.subject, tenant, keysOf(encodeKey(principalParts(principal))))
+    );
   }
 
   /** Target slot keys currently remembered (for tests). */
   get toolSlotCount(): number {
-    return this.#toolSlotCount;
+    return this.#toolSlots.count;
   }
 
   /** `tool:${encodeKey([kind, target])}`: the concurrency slot of a target. */
   toolSlotKey(kind: string | null, target: string): string {
-    let byTarget = this.#toolSlots.get(kind);
-    let key = byTarget?.get(target);
-    if (key !== undefined) return key;
-    if (this.#toolSlotCount >= MAX_CACHED_TOOL_SLOTS) {
-      this.#toolSlots.clear();
-      this.#toolSlotCount = 0;
-      byTarget = undefined;
-    }
-    if (byTarget === undefined) {
-      byTarget = new Map();
-      this.#toolSlots.set(kind, byTarget);
-    }
-    key = `tool:${encodeKey([kind, target])}`;
-    byTarget.set(target, key);
-    this.#toolSlotCount++;
-    return key;
+    return (
+      this.#toolSlots.get(kind, target) ??
+      this.#toolSlots.add(kind, target, `tool:${encodeKey([kind, target])}`)
+    );
   }
 
   /** `encodeKey(principalParts(principal))`. */
@@ -137,21 +142,9 @@ export class KeyCache {
     kind: string | null,
     target: string,
   ): string {
-    let byTarget = entry.targets.get(kind);
-    let key = byTarget?.get(target);
-    if (key !== undefined) return key;
-    if (entry.targetCount >= MAX_CACHED_TARGETS) {
-      entry.targets.clear();
-      entry.targetCount = 0;
-      byTarget = undefined;
-    }
-    if (byTarget === undefined) {
-      byTarget = new Map();
-      entry.targets.set(kind, byTarget);
-    }
-    key = encodeKey([...principalParts(principal), kind, target]);
-    byTarget.set(target, key);
-    entry.targetCount++;
-    return key;
+    return (
+      entry.targets.get(kind, target) ??
+      entry.targets.add(kind, target, encodeKey([...principalParts(principal), kind, target]))
+    );
   }
 }
