@@ -119,43 +119,36 @@ function refuseArgument(path: string, reason: string): HardenError {
   });
 }
 
-function checkLimits(value: unknown, limits: InputLimits, path: string, depth: number): void {
+/**
+ * Throws `ERR_INVALID_ARGUMENTS` naming the first value over a limit. `at` is the path of `value`
+ * below `arguments`, a stack of segments: the path text is only built for a refusal.
+ */
+function checkLimits(value: unknown, limits: InputLimits, at: Array<string | number>, depth: number): void {
   if (typeof value === 'string') {
-    if (value.length > limits.maxStringLength) throw refuseArgument(path, 'string-too-long');
+    if (value.length > limits.maxStringLength)
+      throw refuseArgument(joinPath('arguments', at), 'string-too-long');
     return;
   }
   if (typeof value !== 'object' || value === null) return;
-  if (depth >= limits.maxDepth) throw refuseArgument(path, 'too-deep');
+  if (depth >= limits.maxDepth) throw refuseArgument(joinPath('arguments', at), 'too-deep');
   if (Array.isArray(value)) {
-    if (value.length > limits.maxArrayLength) throw refuseArgument(path, 'array-too-long');
-    for (let i = 0; i < value.length; i++) checkLimits(value[i], limits, joinPath(path, [i]), depth + 1);
+    if (value.length > limits.maxArrayLength)
+      throw refuseArgument(joinPath('arguments', at), 'array-too-long');
+    for (let i = 0; i < value.length; i++) {
+      at.push(i);
+      checkLimits(value[i], limits, at, depth + 1);
+      at.pop();
+    }
     return;
   }
   const keys = Object.keys(value);
-  if (keys.length > limits.maxKeys) throw refuseArgument(path, 'too-many-keys');
+  if (keys.length > limits.maxKeys) throw refuseArgument(joinPath('arguments', at), 'too-many-keys');
   for (const key of keys) {
-    if (key.length > limits.maxStringLength) throw refuseArgument(path, 'key-too-long');
-    checkLimits((value as JsonObject)[key], limits, joinPath(path, [key]), depth + 1);
+    if (key.length > limits.maxStringLength) throw refuseArgument(joinPath('arguments', at), 'key-too-long');
+    at.push(key);
+    checkLimits((value as JsonObject)[key], limits, at, depth + 1);
+    at.pop();
   }
-}
-
-/** {@link checkLimits} without paths: false exactly where checkLimits throws. */
-function withinLimits(value: unknown, limits: InputLimits, depth: number): boolean {
-  if (typeof value === 'string') return value.length <= limits.maxStringLength;
-  if (typeof value !== 'object' || value === null) return true;
-  if (depth >= limits.maxDepth) return false;
-  if (Array.isArray(value)) {
-    if (value.length > limits.maxArrayLength) return false;
-    for (let i = 0; i < value.length; i++) if (!withinLimits(value[i], limits, depth + 1)) return false;
-    return true;
-  }
-  const keys = Object.keys(value);
-  if (keys.length > limits.maxKeys) return false;
-  for (const key of keys) {
-    if (key.length > limits.maxStringLength) return false;
-    if (!withinLimits((value as JsonObject)[key], limits, depth + 1)) return false;
-  }
-  return true;
 }
 
 type Segment = string | '*';
@@ -260,8 +253,7 @@ function inputChecker(options: GuardInputOptions) {
   return function checkInput(ctx: HardenContext): Promise<void> | undefined {
     const args = ctx.arguments;
     if (args === undefined) return undefined;
-    // The path-tracking walk (which names the offending argument) only runs when a limit is hit.
-    if (!withinLimits(args, limits, 0)) checkLimits(args, limits, 'arguments', 0);
+    checkLimits(args, limits, [], 0);
     if (!surelyFitsJson(args, limits.maxBytes)) {
       const bytes = Buffer.byteLength(JSON.stringify(args), 'utf8');
       if (bytes > limits.maxBytes) throw refuseArgument('arguments', 'too-large');
