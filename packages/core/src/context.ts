@@ -122,6 +122,11 @@ export interface HardenContext {
   readonly meta: Readonly<JsonObject> | undefined;
   /** Aborted when the client cancels the request or the transport closes. */
   readonly signal: AbortSignal;
+  /**
+   * `signal.aborted`, answered without making the signal when the adapter supplies it on demand:
+   * middleware that only asks "was this call cancelled?" reads this instead of `signal`.
+   */
+  readonly aborted: boolean;
   /** Policy declared for the target at registration, when any. */
   readonly policy: TargetPolicy | undefined;
   /** Looks up the declared policy of any tool, prompt or resource (used to filter lists). */
@@ -151,6 +156,11 @@ export interface ContextInit {
    * middleware never looks at the signal do not pay for an `AbortSignal` (several µs each).
    */
   signal?: AbortSignal | (() => AbortSignal);
+  /**
+   * With a `signal` function: whether the request is already cancelled, without making the signal
+   * (backs `ctx.aborted`). Without it, `ctx.aborted` makes the signal and reads `signal.aborted`.
+   */
+  aborted?: () => boolean;
   /** Policy of the target; defaults to `lookupPolicy(targetKind, target)`. */
   policy?: TargetPolicy;
   lookupPolicy?: PolicyLookup;
@@ -249,6 +259,7 @@ class Context implements HardenContext {
   readonly request: RequestInfo;
   readonly startedAt: number;
   #signal: AbortSignal | (() => AbortSignal);
+  readonly #aborted: (() => boolean) | undefined;
 
   constructor(
     init: ContextInit,
@@ -273,11 +284,17 @@ class Context implements HardenContext {
     this.request = init.request ?? { transport: 'unknown' };
     this.startedAt = performance.now();
     this.#signal = init.signal ?? NEVER_ABORTED;
+    this.#aborted = init.aborted;
   }
 
   get signal(): AbortSignal {
     if (typeof this.#signal === 'function') this.#signal = this.#signal();
     return this.#signal;
+  }
+
+  get aborted(): boolean {
+    if (typeof this.#signal !== 'function' || this.#aborted === undefined) return this.signal.aborted;
+    return this.#aborted();
   }
 }
 

@@ -105,4 +105,40 @@ describe('createContext', () => {
     controller.abort();
     expect(ctx.signal.aborted).toBe(true);
   });
+
+  it('answers ctx.aborted without making a lazy signal when the adapter can tell', () => {
+    let cancelled = false;
+    let made = 0;
+    const ctx = createContext({
+      method: 'tools/list',
+      signal: () => {
+        made++;
+        const controller = new AbortController();
+        if (cancelled) controller.abort();
+        return controller.signal;
+      },
+      aborted: () => cancelled,
+    });
+    expect(ctx.aborted).toBe(false);
+    cancelled = true;
+    expect(ctx.aborted).toBe(true);
+    expect(made).toBe(0);
+    // Once made, the signal is the answer.
+    expect(ctx.signal.aborted).toBe(true);
+    expect(ctx.aborted).toBe(true);
+    expect(made).toBe(1);
+  });
+
+  it('reads ctx.aborted from the signal otherwise', () => {
+    const controller = new AbortController();
+    const given = createContext({ method: 'tools/list', signal: controller.signal });
+    const lazy = createContext({ method: 'tools/list', signal: () => controller.signal });
+    expect([given.aborted, lazy.aborted, createContext({ method: 'tools/list' }).aborted]).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    controller.abort();
+    expect([given.aborted, lazy.aborted]).toEqual([true, true]);
+  });
 });

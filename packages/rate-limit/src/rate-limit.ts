@@ -398,7 +398,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
       uncappedInFlight++;
       try {
         await consumeAll(ctx, checksFor(ctx, policy), cost);
-        if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
+        if (ctx.aborted) throw new HardenError('ERR_CANCELLED');
         allowed++;
         return await next();
       } finally {
@@ -418,7 +418,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
     try {
       if (sync) consumeAllNow(ctx, checksFor(ctx, policy), cost);
       else await consumeAll(ctx, checksFor(ctx, policy), cost);
-      if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
+      if (ctx.aborted) throw new HardenError('ERR_CANCELLED');
       allowed++;
       return await next();
     } finally {
@@ -435,7 +435,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
       try {
         if (!methods.has(ctx.method)) return Promise.resolve(next());
         if (closed) throw new HardenError('ERR_UNAVAILABLE', 'The server is shutting down');
-        if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
+        if (ctx.aborted) throw new HardenError('ERR_CANCELLED');
         const policy = ctx.policy?.rateLimit;
         if (policy !== undefined && targetPolicyProblem(policy) !== undefined) {
           // A broken policy is a server bug: refuse (fail closed) without detail for the client.
@@ -451,7 +451,7 @@ export function rateLimit(options: RateLimitOptions): RateLimitMiddleware {
         let pending: Promise<McpResult>;
         try {
           consumeAllNow(ctx, checksFor(ctx, policy), cost);
-          if (ctx.signal.aborted) throw new HardenError('ERR_CANCELLED');
+          if (ctx.aborted) throw new HardenError('ERR_CANCELLED');
           allowed++;
           pending = Promise.resolve(next());
         } catch (err) {

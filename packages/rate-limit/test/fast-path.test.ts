@@ -258,6 +258,25 @@ describe('rateLimit() memory fast path', () => {
     expect(await run([limiter], call('t', { principal: alice, signal: abort.signal }))).toBe('ERR_CANCELLED');
     expect(await run([limiter], call('t', { principal: alice }))).toBe('ok');
   });
+
+  it('asks a lazy context whether the call was cancelled without making its signal', async () => {
+    const limiter = rateLimit({ limits: { principal: { points: 1, duration: 60 } } });
+    let cancelled = true;
+    let made = 0;
+    const lazy = () =>
+      call('t', {
+        principal: alice,
+        signal: () => {
+          made++;
+          return new AbortController().signal;
+        },
+        aborted: () => cancelled,
+      });
+    expect(await run([limiter], lazy())).toBe('ERR_CANCELLED');
+    cancelled = false;
+    expect(await run([limiter], lazy())).toBe('ok');
+    expect(made).toBe(0);
+  });
 });
 
 describe('rateLimit() memory store against the RateLimiterMemory reference', () => {

@@ -194,6 +194,7 @@ export class HardenedTransport implements Transport {
         sessionId: this.#inner.sessionId,
         protocolVersion: headerValue(headers, 'mcp-protocol-version') ?? this.#protocolVersion,
         signal: () => signalOf(pending),
+        aborted: () => pending.cancelled !== undefined,
         lookupPolicy: this.#options.lookupPolicy,
         request: requestInfo,
       });

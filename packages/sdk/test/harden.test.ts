@@ -195,6 +195,7 @@ describe.each(modes)('harden() over %s', (mode) => {
       let readEarly = true;
       let earlySignal: AbortSignal | undefined;
       let late: unknown;
+      let lateAborted: boolean | undefined;
       const early: Middleware = async (ctx, next) => {
         if (ctx.target === 'slow' && readEarly) earlySignal = ctx.signal;
         return next();
@@ -204,6 +205,8 @@ describe.each(modes)('harden() over %s', (mode) => {
         try {
           return await next();
         } finally {
+          // ctx.aborted first: it must see the cancellation before the signal is made.
+          lateAborted = ctx.aborted;
           late = ctx.signal.aborted ? ctx.signal.reason : 'not aborted';
         }
       };
@@ -235,6 +238,7 @@ describe.each(modes)('harden() over %s', (mode) => {
       readEarly = false;
       late = undefined;
       await cancelSlowCall();
+      expect(lateAborted).toBe(true);
       expect(late).toBeInstanceOf(HardenError);
       expect((late as HardenError).code).toBe('ERR_CANCELLED');
     },
