@@ -14,7 +14,9 @@ import { SERVERS } from './servers.js';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const TOOLS = ['echo', 'report'] as const;
+const ALL_TOOLS = ['echo', 'report'] as const;
+// BENCH_TOOLS: comma-separated subset of the tools (for profiling one tool).
+const TOOLS = ALL_TOOLS.filter((t) => process.env.BENCH_TOOLS?.split(',').includes(t) ?? true);
 const REFERENCE = 'mcp-harden-full';
 
 async function measure(spec: ServerSpec, tool: string): Promise<LoadResult> {
