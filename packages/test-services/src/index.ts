@@ -23,9 +23,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+  failed: () => Error | undefined = () => undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const error = failed();
+    if (error) throw new Error(`${what} could not be started: ${error.message}`);
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -69,12 +76,22 @@ export async function startRedis(): Promise<RedisService> {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-harden-redis-'));
   let child: ChildProcess | undefined;
   const launch = async () => {
+    let spawnError: Error | undefined;
     child = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
       { stdio: 'ignore' },
     );
-    await waitFor(() => canConnect(port), `redis-server on port ${port}`);
+    // A missing binary is an 'error' event (ENOENT): reject with it instead of crashing the process.
+    child.once('error', (err) => {
+      spawnError = err;
+    });
+    await waitFor(
+      () => canConnect(port),
+      `redis-server on port ${port}`,
+      20_000,
+      () => spawnError,
+    );
   };
   const halt = async () => {
     const running = child;
@@ -85,7 +102,12 @@ export async function startRedis(): Promise<RedisService> {
       running.kill('SIGTERM');
     });
   };
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,

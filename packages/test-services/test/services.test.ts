@@ -19,6 +19,16 @@ describe('test services', () => {
     await redis.stop();
   });
 
+  it('rejects with a clear error when redis-server is not installed', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await expect(startRedis()).rejects.toThrow(/redis-server on port \d+ could not be started: .*ENOENT/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it('creates, pauses and resumes a real PostgreSQL cluster on loopback', async () => {
     const server = await startPostgres();
     try {
