@@ -78,6 +78,11 @@ interface CompiledRule {
   name: string;
   pattern: RegExp;
   group: number | undefined;
+  /**
+   * Built-in rules only: characters every match has after its group (the group is always the end
+   * of the match, or one `@` before it), so its span is read from the match without the `d` flag.
+   */
+  groupTail: number | undefined;
   validate: ((value: string) => boolean) | undefined;
   find: ((text: string) => Array<[number, number]>) | undefined;
   strategy: RedactionStrategy | undefined;
@@ -88,8 +93,13 @@ interface CompiledRule {
   candidates: CandidateFinder | undefined;
 }
 
-/** `text` as given and lower-cased on demand (for the rules whose pattern has the `i` flag). */
-type Prefilter = (text: string, lower: () => string) => boolean;
+/** `text` as given; `memo.lowered` is the lower-cased text, made on demand (for the `i` patterns). */
+type Prefilter = (text: string, memo: ScanMemo) => boolean;
+
+const lowerOf = (text: string, memo: ScanMemo): string => {
+  memo.lowered ??= text.toLowerCase();
+  return memo.lowered;
+};
 
 /**
  * `text.includes(literal)`, searched by the character at `pivot` (a rare one: a native search led
@@ -116,6 +126,27 @@ const AWS_KEY_PREFIXES = new Set([
   'AIPA',
 ]);
 
+/** `aws-access-key-id`: every match starts with one of the prefixes (all `A..A`). */
+function awsKeyIdCandidates(text: string): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf('A'); i >= 0; i = text.indexOf('A', i + 1)) {
+    if (text.charCodeAt(i + 3) === 65 && AWS_KEY_PREFIXES.has(text.slice(i, i + 4))) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * Characters after the group in every match of the built-in rules with a group: the group ends
+ * the match (`url-credentials`: one `@` follows it). Lets their pattern run without the `d` flag.
+ */
+const GROUP_TAIL: Readonly<Partial<Record<BuiltinRuleName, number>>> = {
+  'aws-secret-access-key': 0,
+  'url-credentials': 1,
+  'bearer-token': 0,
+  'secret-assignment': 0,
+  'high-entropy-assignment': 0,
+};
+
 /**
  * Cheap necessary conditions for the built-in rules: each literal is one that every match of
  * the rule's pattern contains, so a text without it cannot hold a finding and the regex is not
@@ -125,12 +156,7 @@ const AWS_KEY_PREFIXES = new Set([
  */
 const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
   'private-key': (t) => t.includes('PRIVATE KEY'),
-  'aws-access-key-id': (t) => {
-    for (let i = t.indexOf('A'); i >= 0; i = t.indexOf('A', i + 1)) {
-      if (AWS_KEY_PREFIXES.has(t.slice(i, i + 4))) return true;
-    }
-    return false;
-  },
+  'aws-access-key-id': undefined,
   // The rules with candidates (CANDIDATES) need no pre-check: their finders are exact and cheap.
   'aws-secret-access-key': undefined,
   'github-token': undefined,
@@ -140,7 +166,7 @@ const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
   'google-api-key': (t) => t.includes('AIza'),
   jwt: (t) => hasLiteral(t, 'eyJ', 2),
   'url-credentials': (t) => t.includes('@') && t.includes('://'),
-  'bearer-token': (_t, l) => l().includes('bearer'),
+  'bearer-token': (t, memo) => lowerOf(t, memo).includes('bearer'),
   'secret-assignment': undefined,
   'high-entropy-assignment': undefined,
   email: (t) => t.includes('@'),
@@ -160,6 +186,7 @@ const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
  * scan.ts), instead of being tried from every offset.
  */
 const CANDIDATES: Readonly<Partial<Record<BuiltinRuleName, CandidateFinder>>> = {
+  'aws-access-key-id': awsKeyIdCandidates,
   'aws-secret-access-key': assignmentCandidates(AWS_SECRET_WORDS),
   'github-token': githubCandidates,
   'url-credentials': urlCredentialCandidates,
@@ -188,6 +215,7 @@ function compileRule(
   order: number,
   mayMatch?: Prefilter,
   candidates?: CandidateFinder,
+  groupTail?: number,
 ): CompiledRule {
   if (!rule || typeof rule.name !== 'string' || !/^[a-z0-9][a-z0-9_.-]{0,63}$/i.test(rule.name)) {
     throw new TypeError('redaction rule: name must be 1-64 letters, digits, ".", "_" or "-"');
@@ -200,7 +228,7 @@ function compileRule(
   }
   const flags = new Set(rule.pattern.flags);
   flags.add('g');
-  if (rule.group !== undefined) flags.add('d');
+  if (rule.group !== undefined && groupTail === undefined) flags.add('d');
   flags.delete('y');
   // With candidates, the pattern is run anchored at each candidate offset.
   if (candidates) flags.add('y');
@@ -208,6 +236,7 @@ function compileRule(
     name: rule.name,
     pattern: new RegExp(rule.pattern.source, [...flags].join('')),
     group: rule.group,
+    groupTail: rule.group !== undefined ? groupTail : undefined,
     validate: rule.validate,
     find: rule.find,
     strategy: strategy ?? rule.strategy,
@@ -217,14 +246,28 @@ function compileRule(
   };
 }
 
-function ruleFindings(
-  rule: CompiledRule,
-  text: string,
-  out: Array<Finding & { order: number }>,
-  memo: ScanMemo,
-): void {
+/** A finding before overlaps are merged; `order` is the rule's index in the redactor. */
+interface RawFinding {
+  start: number;
+  end: number;
+  order: number;
+}
+
+/** Where the value (the group, or the whole match) of `match` at `at` lies: `[start, end]`. */
+function spanOf(rule: CompiledRule, match: RegExpExecArray, at: number): [number, number] {
+  const end = at + match[0].length;
+  if (rule.group === undefined) return [at, end];
+  if (rule.groupTail !== undefined) {
+    const value = match[rule.group];
+    return value === undefined ? [end, end] : [end - rule.groupTail - value.length, end - rule.groupTail];
+  }
+  const span = match.indices?.[rule.group];
+  return span ? [span[0], span[1]] : [end, end];
+}
+
+function ruleFindings(rule: CompiledRule, text: string, out: RawFinding[], memo: ScanMemo): void {
   if (rule.find) {
-    for (const [start, end] of rule.find(text)) out.push({ rule: rule.name, start, end, order: rule.order });
+    for (const [start, end] of rule.find(text)) out.push({ start, end, order: rule.order });
     return;
   }
   const pattern = rule.pattern;
@@ -236,15 +279,9 @@ function ruleFindings(
   let match = pattern.exec(text);
   while (match !== null) {
     if (match[0].length === 0) pattern.lastIndex++;
-    let start = match.index;
-    let end = start + match[0].length;
-    if (rule.group !== undefined) {
-      const span = match.indices?.[rule.group];
-      if (span) [start, end] = span;
-      else start = end;
-    }
+    const [start, end] = spanOf(rule, match, match.index);
     if (end > start && (!rule.validate || rule.validate(text.slice(start, end)))) {
-      out.push({ rule: rule.name, start, end, order: rule.order });
+      out.push({ start, end, order: rule.order });
     } else if (match[0].length > 0) {
       // A rejected candidate may hide a real one that starts inside it (`...00 4111 1111 ...`).
       pattern.lastIndex = match.index + 1;
@@ -259,12 +296,7 @@ function ruleFindings(
  * A global scan returns the leftmost offset >= lastIndex where the pattern matches, and every
  * offset where it can match is a candidate, so both yield the same matches in the same order.
  */
-function candidateFindings(
-  rule: CompiledRule,
-  text: string,
-  out: Array<Finding & { order: number }>,
-  memo: ScanMemo,
-): void {
+function candidateFindings(rule: CompiledRule, text: string, out: RawFinding[], memo: ScanMemo): void {
   const pattern = rule.pattern;
   const candidates = rule.candidates!(text, memo);
   let next = 0;
@@ -275,18 +307,40 @@ function candidateFindings(
     const match = pattern.exec(text);
     if (match === null) continue;
     next = match[0].length === 0 ? at + 1 : at + match[0].length;
-    let start = at;
-    let end = start + match[0].length;
-    if (rule.group !== undefined) {
-      const span = match.indices?.[rule.group];
-      if (span) [start, end] = span;
-      else start = end;
-    }
+    const [start, end] = spanOf(rule, match, at);
     if (end > start && (!rule.validate || rule.validate(text.slice(start, end)))) {
-      out.push({ rule: rule.name, start, end, order: rule.order });
+      out.push({ start, end, order: rule.order });
     } else if (match[0].length > 0) {
       next = at + 1;
     }
+  }
+}
+
+/** Does finding `a` come after `b`: by start, longest first, then by rule order. */
+const after = (a: RawFinding, b: RawFinding): boolean =>
+  a.start - b.start > 0 ||
+  (a.start === b.start && (b.end - a.end > 0 || (a.end === b.end && a.order > b.order)));
+
+const byPosition = (a: RawFinding, b: RawFinding): number =>
+  a.start - b.start || b.end - b.start - (a.end - a.start) || a.order - b.order;
+
+/**
+ * Sorts findings by start, longest first, then rule order: an insertion sort for the usual handful
+ * (each rule's findings are already in order), the native sort for many (insertion is quadratic).
+ */
+function sortFindings(all: RawFinding[]): void {
+  if (all.length > 32) {
+    all.sort(byPosition);
+    return;
+  }
+  for (let j = 1; j < all.length; j++) {
+    const f = all[j]!;
+    let k = j - 1;
+    while (k >= 0 && after(all[k]!, f)) {
+      all[k + 1] = all[k]!;
+      k--;
+    }
+    all[k + 1] = f;
   }
 }
 
@@ -344,6 +398,7 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
         rules.length,
         shipped ? PREFILTERS[rule.name] : undefined,
         shipped ? CANDIDATES[rule.name] : undefined,
+        shipped && 'group' in rule && rule.group === 1 ? GROUP_TAIL[rule.name] : undefined,
       ),
     );
   }
@@ -354,7 +409,6 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     names.add(compiled.name);
     rules.push(compiled);
   }
-  const byName = new Map(rules.map((r) => [r.name, r]));
 
   const digest = (value: string): string =>
     (hashKey === undefined ? createHash('sha256') : createHmac('sha256', hashKey))
@@ -379,31 +433,41 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     }
   };
 
-  const detect = (text: string): Finding[] => {
-    if (text.length === 0) return [];
-    const all: Array<Finding & { order: number }> = [];
-    let lowered: string | undefined;
-    const lower = () => {
-      lowered ??= text.toLowerCase();
-      return lowered;
-    };
-    const memo: ScanMemo = {};
-    for (const rule of rules) {
-      if (rule.mayMatch && !rule.mayMatch(text, lower)) continue;
+  /** Findings in order, overlapping ones merged into one span (named after the first). */
+  const spans = (text: string): RawFinding[] => {
+    const all: RawFinding[] = [];
+    if (text.length === 0) return all;
+    const memo: ScanMemo = { lowered: undefined, assignmentEnds: undefined };
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      if (rule.mayMatch !== undefined && !rule.mayMatch(text, memo)) continue;
       ruleFindings(rule, text, all, memo);
     }
-    all.sort((a, b) => a.start - b.start || b.end - b.start - (a.end - a.start) || a.order - b.order);
-    // Overlapping findings are merged into one span (named after the first), so no part of any survives.
-    const chosen: Finding[] = [];
-    for (const f of all) {
-      const last = chosen.at(-1);
-      if (last && f.start < last.end) {
-        last.end = Math.max(last.end, f.end);
+    if (all.length < 2) return all;
+    sortFindings(all);
+    // Merged in place, so no part of any overlapping finding survives.
+    let kept = 0;
+    for (let i = 1; i < all.length; i++) {
+      const f = all[i]!;
+      const last = all[kept]!;
+      if (f.start < last.end) {
+        if (f.end > last.end) last.end = f.end;
         continue;
       }
-      chosen.push({ rule: f.rule, start: f.start, end: f.end });
+      all[++kept] = f;
     }
-    return chosen;
+    all.length = kept + 1;
+    return all;
+  };
+
+  const detect = (text: string): Finding[] => {
+    const found = spans(text);
+    const out: Finding[] = new Array(found.length);
+    for (let i = 0; i < found.length; i++) {
+      const f = found[i]!;
+      out[i] = { rule: rules[f.order]!.name, start: f.start, end: f.end };
+    }
+    return out;
   };
 
   const redactText = (
@@ -411,16 +475,17 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     counts: Record<string, number>,
     strategy?: RedactionStrategy | 'format',
   ) => {
-    const findings = detect(text);
+    const findings = spans(text);
     if (findings.length === 0) return text;
     let out = '';
     let last = 0;
-    for (const f of findings) {
-      const rule = byName.get(f.rule)!;
+    for (let i = 0; i < findings.length; i++) {
+      const f = findings[i]!;
+      const rule = rules[f.order]!;
       out += text.slice(last, f.start);
-      out += replacement(f.rule, text.slice(f.start, f.end), strategy ?? rule.strategy ?? defaultStrategy);
+      out += replacement(rule.name, text.slice(f.start, f.end), strategy ?? rule.strategy ?? defaultStrategy);
       last = f.end;
-      counts[f.rule] = (counts[f.rule] ?? 0) + 1;
+      counts[rule.name] = (counts[rule.name] ?? 0) + 1;
     }
     return out + text.slice(last);
   };

@@ -178,11 +178,77 @@ const phoneDigitsValid = (value: string) => {
   return digits >= 8 && digits <= 15;
 };
 
-/** Phone numbers; a run too long to be one number is cut back at a separator (`+1 415 555 0132 4111 ...`). */
+const isDigitAt = (text: string, i: number): boolean => {
+  const c = text.charCodeAt(i);
+  return c >= 48 && c <= 57;
+};
+
+/** A `.` or `-` at `i`. */
+const isDotOrDashAt = (text: string, i: number): boolean => {
+  const c = text.charCodeAt(i);
+  return c === 46 || c === 45;
+};
+
+/**
+ * Where a {@link PHONE} match can start, ascending: its three forms begin with `+` and a digit,
+ * with `(` three digits `)`, or with `ddd[.-]ddd[.-]dddd`, found from each `+`, `(`, `.` and `-`
+ * (native searches) instead of trying the pattern at every offset.
+ */
+function phoneCandidates(text: string): number[] {
+  const out: number[] = [];
+  for (let p = text.indexOf('+'); p >= 0; p = text.indexOf('+', p + 1)) {
+    if (isDigitAt(text, p + 1)) out.push(p);
+  }
+  for (let p = text.indexOf('('); p >= 0; p = text.indexOf('(', p + 1)) {
+    if (
+      text.charCodeAt(p + 4) === 41 &&
+      isDigitAt(text, p + 1) &&
+      isDigitAt(text, p + 2) &&
+      isDigitAt(text, p + 3)
+    )
+      out.push(p);
+  }
+  // ddd[.-]ddd[.-]dddd, from its first separator at p.
+  for (const sep of ['.', '-']) {
+    for (let p = text.indexOf(sep, 3); p >= 0; p = text.indexOf(sep, p + 1)) {
+      if (
+        isDigitAt(text, p - 1) &&
+        isDigitAt(text, p + 1) &&
+        isDotOrDashAt(text, p + 4) &&
+        isDigitAt(text, p - 2) &&
+        isDigitAt(text, p - 3) &&
+        isDigitAt(text, p + 2) &&
+        isDigitAt(text, p + 3) &&
+        isDigitAt(text, p + 5) &&
+        isDigitAt(text, p + 6) &&
+        isDigitAt(text, p + 7) &&
+        isDigitAt(text, p + 8)
+      ) {
+        out.push(p - 3);
+      }
+    }
+  }
+  return out.length < 2 ? out : out.sort((a, b) => a - b);
+}
+
+const PHONE_AT = new RegExp(PHONE.source, 'y');
+
+/**
+ * Phone numbers; a run too long to be one number is cut back at a separator (`+1 415 555 0132 4111 ...`).
+ * The pattern runs (sticky) only at {@link phoneCandidates}, with `next` playing a global scan's
+ * `lastIndex`, so the matches are those of a scan from every offset.
+ */
 function findPhones(text: string): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
-  PHONE.lastIndex = 0;
-  for (let match = PHONE.exec(text); match !== null; match = PHONE.exec(text)) {
+  const candidates = phoneCandidates(text);
+  let next = 0;
+  for (let i = 0; i < candidates.length; i++) {
+    const at = candidates[i]!;
+    if (at < next) continue;
+    PHONE_AT.lastIndex = at;
+    const match = PHONE_AT.exec(text);
+    if (match === null) continue;
+    next = at + match[0].length;
     let value = match[0];
     while (!phoneDigitsValid(value)) {
       const cut = value.search(/[ .-]\d{1,4}$/);
@@ -190,8 +256,8 @@ function findPhones(text: string): Array<[number, number]> {
       value = value.slice(0, cut);
     }
     if (phoneDigitsValid(value)) {
-      spans.push([match.index, match.index + value.length]);
-      PHONE.lastIndex = match.index + value.length;
+      spans.push([at, at + value.length]);
+      next = at + value.length;
     }
   }
   return spans;
