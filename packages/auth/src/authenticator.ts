@@ -126,14 +126,22 @@ function tokenOnAuthInfo(authInfo: unknown): string | undefined {
 const QUERY_CREDENTIALS = ['access_token', 'token', 'api_key', 'apikey', 'key'];
 
 /** Refuses requests that carry a credential in the URL (RFC 6750 §5.3, MCP authorization spec). */
-export function checkNoQueryCredential(url: string | undefined, challenge: string): void {
+export function checkNoQueryCredential(url: string | undefined, challenge: () => string): void {
   if (!url) return;
   const q = url.indexOf('?');
   if (q < 0) return;
   const params = new URLSearchParams(url.slice(q + 1));
   for (const name of params.keys()) {
-    if (QUERY_CREDENTIALS.includes(name.toLowerCase())) throw unauthenticated('token_in_query', challenge);
+    if (QUERY_CREDENTIALS.includes(name.toLowerCase())) throw unauthenticated('token_in_query', challenge());
   }
+}
+
+/** Whether `value` takes more than `maxBytes` in UTF-8; skips the count when the length decides. */
+export function exceedsBytes(value: string, maxBytes: number): boolean {
+  // UTF-8 takes between 1 and 3 bytes per UTF-16 code unit (a surrogate pair, 2 units, takes 4)
+  if (value.length > maxBytes) return true;
+  if (value.length * 3 <= maxBytes) return false;
+  return Buffer.byteLength(value, 'utf8') > maxBytes;
 }
 
 /** The header value, refusing repeated headers (two credentials is a malformed request). */
@@ -165,9 +173,44 @@ export function findBearer(
     return undefined; // another scheme: not ours
   }
   const credential = match[1]!;
-  if (Buffer.byteLength(credential, 'utf8') > maxBytes)
-    throw unauthenticated('credential_too_large', challenge());
+  if (exceedsBytes(credential, maxBytes)) throw unauthenticated('credential_too_large', challenge());
   return { credential };
+}
+
+/**
+ * What `findBearer` would take as the token of an `Authorization` value, without checking it:
+ * the text between the spaces after `Bearer` (any case) and any trailing spaces, or `undefined`
+ * when the value does not start that way. For verified-cache look-ups only (see `lookupVerified`).
+ */
+export function bearerCandidate(value: string): string | undefined {
+  const length = value.length;
+  if (length < 8 || value.charCodeAt(6) !== 0x20) return undefined;
+  for (let i = 0; i < 6; i++) {
+    // ASCII letters only: `| 0x20` lower-cases them, and no other code unit maps onto `bearer`
+    if ((value.charCodeAt(i) | 0x20) !== BEARER_LOWER.charCodeAt(i)) return undefined;
+  }
+  let start = 7;
+  while (start < length && value.charCodeAt(start) === 0x20) start++;
+  let end = length;
+  while (end > start && value.charCodeAt(end - 1) === 0x20) end--;
+  return end > start ? value.slice(start, end) : undefined;
+}
+
+const BEARER_LOWER = 'bearer';
+
+/**
+ * The principal cached for `token` (keyed by its digest), checked against `now`; refuses it when
+ * it has expired. `undefined` when none is cached.
+ */
+export function lookupVerified(
+  token: string,
+  cache: ExpiringCache<Principal>,
+  now: number,
+  challenge: () => string,
+): Principal | undefined {
+  const cached = cache.get(digest(token), now);
+  if (cached) checkNotExpired(cached, now, challenge);
+  return cached;
 }
 
 /** Checks the options every authenticator shares. */
@@ -194,14 +237,20 @@ export interface AuthenticatorParts {
   challenge(tokenPresented: boolean): string;
   /** Checks the `expiresAt` of a reused principal against this clock (epoch ms). */
   now: () => number;
+  /**
+   * The principal already verified for the credential of `headers` (found in the verified-token
+   * cache, expiry checked), or `undefined` to take the full path (`find`, `accepts`, `verify`).
+   * A hit must give what the full path would give, throwing included.
+   */
+  cachedInHeaders?(headers: HeadersLike): Principal | undefined;
   close?(): Promise<void>;
   healthChecks?: readonly HealthCheck[];
 }
 
 /** Checks a principal that is reused (edge, cache) has not expired since. */
-export function checkNotExpired(principal: Principal, now: number, challenge: string): void {
+export function checkNotExpired(principal: Principal, now: number, challenge: () => string): void {
   if (principal.expiresAt !== undefined && principal.expiresAt * 1000 <= now) {
-    throw unauthenticated('expired_credential', challenge);
+    throw unauthenticated('expired_credential', challenge());
   }
 }
 
@@ -218,11 +267,10 @@ export function precheckToken(
 ): { key: string; cached: Principal | undefined } {
   if (typeof token !== 'string' || token.length === 0)
     throw unauthenticated('missing_credential', challengeOf(false));
-  if (Buffer.byteLength(token, 'utf8') > maxBytes)
-    throw unauthenticated('credential_too_large', challengeOf(true));
+  if (exceedsBytes(token, maxBytes)) throw unauthenticated('credential_too_large', challengeOf(true));
   const key = digest(token);
-  const cached = cache.get(key);
-  if (cached) checkNotExpired(cached, now, challengeOf(true));
+  const cached = cache.get(key, now);
+  if (cached) checkNotExpired(cached, now, () => challengeOf(true));
   return { key, cached };
 }
 
@@ -230,15 +278,28 @@ export function precheckToken(
 export function buildAuthenticator(parts: AuthenticatorParts, options: AuthenticatorOptions): Authenticator {
   const allowAnonymous = options.allowAnonymous === true;
 
-  async function fromHeaders(headers: HeadersLike): Promise<Principal | undefined> {
+  const challengeTokenPresented = () => parts.challenge(true);
+
+  /** The credential of a request, `undefined` when anonymous is allowed and none was sent. */
+  function credentialIn(headers: HeadersLike): FoundCredential | undefined {
     const found = parts.find(headers);
-    if (found === undefined) {
-      if (allowAnonymous) return undefined;
+    if (found === undefined && !allowAnonymous) {
       throw unauthenticated('missing_credential', parts.challenge(false));
     }
+    return found;
+  }
+
+  function verifyFound(found: FoundCredential): Promise<Principal> {
     if (!parts.accepts(found.credential))
       throw unauthenticated('malformed_credential', parts.challenge(true));
     return (found.verify ?? parts.verify)(found.credential);
+  }
+
+  async function fromHeaders(headers: HeadersLike): Promise<Principal | undefined> {
+    const hit = parts.cachedInHeaders?.(headers);
+    if (hit !== undefined) return hit;
+    const found = credentialIn(headers);
+    return found === undefined ? undefined : verifyFound(found);
   }
 
   const middleware = defineMiddleware(
@@ -247,7 +308,7 @@ export function buildAuthenticator(parts: AuthenticatorParts, options: Authentic
       if (ctx.principal !== undefined) return next(); // fixed by an earlier middleware (staticPrincipal)
       const edge = principalOnAuthInfo(ctx.request.authInfo);
       if (edge) {
-        checkNotExpired(edge, parts.now(), parts.challenge(true));
+        checkNotExpired(edge, parts.now(), challengeTokenPresented);
         ctx.principal = edge;
         ctx.state.authentication = { method: edge.authMethod ?? parts.authMethod, anonymous: false };
         return next();
@@ -265,7 +326,12 @@ export function buildAuthenticator(parts: AuthenticatorParts, options: Authentic
         ctx.state.authentication = { method: parts.authMethod, anonymous: true };
         return next();
       }
-      const principal = await fromHeaders(headers);
+      // a principal verified earlier is used without a wait (no promise, no microtask hops)
+      let principal = parts.cachedInHeaders?.(headers);
+      if (principal === undefined) {
+        const found = credentialIn(headers);
+        principal = found === undefined ? undefined : await verifyFound(found);
+      }
       if (principal) ctx.principal = principal;
       ctx.state.authentication = { method: principal?.authMethod ?? parts.authMethod, anonymous: !principal };
       return next();
@@ -283,7 +349,7 @@ export function buildAuthenticator(parts: AuthenticatorParts, options: Authentic
       if (!request || typeof request.headers !== 'object' || request.headers === null) {
         throw new TypeError('authenticateRequest: expected an IncomingMessage or { headers, url }');
       }
-      checkNoQueryCredential(request.url, parts.challenge(true));
+      checkNoQueryCredential(request.url, challengeTokenPresented);
       return fromHeaders(request.headers);
     },
   });

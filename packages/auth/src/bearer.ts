@@ -10,9 +10,12 @@ import {
 import {
   type Authenticator,
   type AuthenticatorOptions,
+  bearerCandidate,
   buildAuthenticator,
   checkCommonOptions,
   findBearer,
+  type HeadersLike,
+  lookupVerified,
   markVerified,
   precheckToken,
 } from './authenticator.js';
@@ -245,6 +248,20 @@ export function bearerAuth(options: BearerAuthOptions): Authenticator {
     return principal;
   }
 
+  /**
+   * The cached principal for the request's bearer token, skipping the parse and shape checks of
+   * the full path: only tokens that passed them (and the size limit) are ever cached, so a token
+   * whose digest is found would pass them too, and anything else is simply not found.
+   */
+  function cachedInHeaders(headers: HeadersLike): Principal | undefined {
+    const value = headers.authorization;
+    // repeated or oversized headers are refused by the full path
+    if (typeof value !== 'string' || value.length > maxCredentialBytes + 16) return undefined;
+    const token = bearerCandidate(value);
+    if (token === undefined) return undefined;
+    return lookupVerified(token, cache, now(), () => challengeOf(true));
+  }
+
   return buildAuthenticator(
     {
       authMethod: 'jwt',
@@ -253,6 +270,7 @@ export function bearerAuth(options: BearerAuthOptions): Authenticator {
       accepts: (credential) => JWS_SHAPE.test(credential),
       challenge: challengeOf,
       now,
+      cachedInHeaders,
       ...(remote
         ? {
             healthChecks: [

@@ -16,21 +16,28 @@ export function digest(value: string): string {
  */
 export class ExpiringCache<V> {
   readonly #entries = new Map<string, { value: V; expiresAt: number }>();
+  // The entry last inserted, i.e. the last in the map's order: a hit on it needs no recency bump.
+  #newest: { value: V; expiresAt: number } | undefined;
   constructor(
     readonly maxEntries: number,
     readonly now: () => number,
   ) {}
 
-  get(key: string): V | undefined {
+  /** The live value of `key`, checked against `at` (default: the clock now). */
+  get(key: string, at: number = this.now()): V | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
+    if (entry.expiresAt <= at) {
       this.#entries.delete(key);
+      if (entry === this.#newest) this.#newest = undefined;
       return undefined;
     }
-    // refresh recency
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    // refresh recency (moving the most recent entry to the end would change nothing)
+    if (entry !== this.#newest) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      this.#newest = entry;
+    }
     return entry.value;
   }
 
@@ -41,14 +48,22 @@ export class ExpiringCache<V> {
       const oldest = this.#entries.keys().next().value as string;
       this.#entries.delete(oldest);
     }
-    this.#entries.set(key, { value, expiresAt });
+    const entry = { value, expiresAt };
+    this.#entries.set(key, entry);
+    this.#newest = entry;
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
+  /** Keys from least to most recently used (for tests). */
+  keys(): string[] {
+    return [...this.#entries.keys()];
+  }
+
   clear(): void {
     this.#entries.clear();
+    this.#newest = undefined;
   }
 }
