@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { eventCanonicalJson, sha256Hex } from './canonical.js';
 import { chainFiles, GENESIS_HASH } from './chain.js';
+import { GROUP_COMMIT } from './dispatcher.js';
 import type { AuditEvent, AuditSink } from './types.js';
 
 /**
@@ -40,6 +41,9 @@ export interface FileSink extends AuditSink {
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+
+/** Largest buffer allocated up front for a batch (more only when its records need it). */
+const MAX_FIRST_BUFFER = 8 * 1024 * 1024;
 
 function hashOfLine(line: string): string | undefined {
   try {
@@ -156,28 +160,41 @@ export function fileSink(options: FileSinkOptions): FileSink {
     await openActive();
   };
 
-  const append = async (text: string, ids: string[], hash: string) => {
-    const buf = Buffer.from(text, 'utf8');
-    await fh!.write(buf, 0, buf.length);
+  // Bytes per record seen so far, to size a batch's buffer at once (it grows if a record is longer).
+  let lineEstimate = 1024;
+
+  /** One write (all of `bytes`, however many calls the OS needs) and one fdatasync for a group of records. */
+  const append = async (bytes: Buffer, ids: string[], hash: string) => {
+    for (let done = 0; done < bytes.length; ) {
+      const { bytesWritten } = await fh!.write(bytes, done, bytes.length - done);
+      if (bytesWritten <= 0) throw new Error(`fileSink: could not write to ${path}`);
+      done += bytesWritten;
+    }
     if (fsync) await fh!.datasync();
-    size += buf.length;
+    size += bytes.length;
     lastHash = hash;
     needsNewline = false;
     for (const id of ids) partial.add(id);
   };
 
-  return {
+  const sink: FileSink = {
     name: options.name ?? 'file',
     async write(events: readonly AuditEvent[]) {
       try {
         if (lastHash === undefined) await recover();
         if (!fh) await openActive();
-        let text = needsNewline ? '\n' : '';
-        let pending = text.length; // UTF-8 bytes of `text` with rotation, kept as it grows (not recounted per event)
+        // The whole batch is encoded once into one buffer, record after record, and written with
+        // one call: no batch-sized string is built (flattening one costs more than the records).
+        let out = Buffer.allocUnsafe(
+          Math.min(Math.max(4096, events.length * lineEstimate), MAX_FIRST_BUFFER),
+        );
+        let start = 0; // start of the bytes not yet written (moves past what a rotation wrote)
+        let end = 0;
+        if (needsNewline) out[end++] = 0x0a;
         let ids: string[] = [];
         let hash = lastHash!;
         for (const event of events) {
-          if (partial.has(event.id)) continue;
+          if (partial.size > 0 && partial.has(event.id)) continue;
           const prevHash = hash;
           // The event is serialized once and used for both the hash and the line. Both texts are
           // exactly what chainHash / canonicalJson produce: keys sorted (event, hash, prevHash, v),
@@ -185,22 +202,30 @@ export function fileSink(options: FileSinkOptions): FileSink {
           const eventJson = eventCanonicalJson(event);
           hash = sha256Hex(`${prevHash}{"event":${eventJson},"prevHash":"${prevHash}","v":1}`);
           const line = `{"event":${eventJson},"hash":"${hash}","prevHash":"${prevHash}","v":1}\n`;
-          if (maxBytes !== undefined) {
-            // Byte counts only matter for rotation (append counts what it writes).
-            const bytes = Buffer.byteLength(line);
-            if (size + pending + bytes > maxBytes && size + pending > 0) {
-              if (ids.length > 0) await append(text, ids, prevHash);
-              text = '';
-              pending = 0;
-              ids = [];
-              await rotateNow();
-            }
-            pending += bytes;
+          // UTF-8 takes at most 3 bytes per UTF-16 code unit, so the line always fits whole.
+          const room = line.length * 3;
+          if (out.length - end < room) {
+            const grown = Buffer.allocUnsafe(Math.max(out.length * 2, end + room));
+            out.copy(grown, 0, start, end);
+            end -= start;
+            start = 0;
+            out = grown;
           }
-          text += line;
+          const bytes = out.write(line, end, 'utf8');
+          if (maxBytes !== undefined && size + (end - start) + bytes > maxBytes && size + (end - start) > 0) {
+            // The records before this one fill the active file; this one starts the next file.
+            if (ids.length > 0) await append(out.subarray(start, end), ids, prevHash);
+            ids = [];
+            await rotateNow();
+            start = end;
+          }
+          end += bytes;
           ids.push(event.id);
         }
-        if (ids.length > 0) await append(text, ids, hash);
+        if (ids.length > 0) {
+          await append(out.subarray(start, end), ids, hash);
+          lineEstimate = Math.ceil((end - start) / ids.length) + 64;
+        }
         partial = new Set();
       } catch (err) {
         // We do not know what reached the disk: re-read the tail before the next write.
@@ -224,4 +249,7 @@ export function fileSink(options: FileSinkOptions): FileSink {
       fh = undefined;
     },
   };
+  // One write and one fdatasync per batch: the channel may hand it everything queued.
+  Object.defineProperty(sink, GROUP_COMMIT, { value: true });
+  return sink;
 }

@@ -1,10 +1,10 @@
 // The fast paths (event serializer, ISO time, argument digests) must produce exactly what the
 // general code produces, for every input: these tests compare them on many generated values.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compose, createContext, HardenError } from '@mcp-harden/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { eventCanonicalJson, canonicalJson as generalCanonicalJson, quoteJson } from '../src/canonical.js';
 import { isoTime } from '../src/event.js';
 import {
@@ -462,6 +462,112 @@ describe('fileSink() with the fast serializer', () => {
       }
       const report = await verifyChain(files);
       expect(report).toMatchObject({ ok: true, records: events.length, head: prevHash });
+    } finally {
+      tmp.remove();
+    }
+  });
+});
+
+/**
+ * The straightforward file sink the batched writer must equal byte for byte: one record at a time,
+ * `chainHash` and `canonicalJson` of the record, rotation when the next line would not fit.
+ * Returns the content of every file, oldest first.
+ */
+function referenceChain(
+  events: readonly Record<string, unknown>[],
+  maxBytes: number,
+  start: { prevHash: string; text: string },
+): string[] {
+  const files: string[] = [];
+  let text = start.text;
+  let prevHash = start.prevHash;
+  for (const event of events) {
+    const hash = chainHash(prevHash, event);
+    const line = `${canonicalJson({ v: 1, prevHash, hash, event })}\n`;
+    const size = Buffer.byteLength(text);
+    if (size + Buffer.byteLength(line) > maxBytes && size > 0) {
+      files.push(text);
+      text = '';
+    }
+    text += line;
+    prevHash = hash;
+  }
+  files.push(text);
+  return files;
+}
+
+describe('fileSink() group commit', () => {
+  it('writes batches of any size as the one-record-at-a-time chain, byte for byte, rotation and torn tail included', async () => {
+    const r = rng(77);
+    const long = ['€'.repeat(3000), '\u{1F600}'.repeat(2000), 'ascii '.repeat(1500), 'é'.repeat(5000)];
+    for (const [round, sizes] of [
+      [1, 7, 300, 50, 2, 1000],
+      [4096, 3],
+      [13, 13, 13, 600],
+    ].entries()) {
+      const tmp = tempDir('group');
+      try {
+        const log = join(tmp.dir, 'audit.log');
+        const total = sizes.reduce((a, b) => a + b, 0);
+        const events: Record<string, unknown>[] = [];
+        for (let i = 0; i < total; i++) {
+          const event = anyEvent(r);
+          event.id = `e-${round}-${i}`;
+          // Now and then a record far longer than the ones before it, so the batch buffer has to grow.
+          if (r() < 0.02) event.target = pick(r, long);
+          events.push(JSON.parse(canonicalJson(event)) as Record<string, unknown>);
+        }
+        // The previous process left a record and a torn line (no newline): the sink starts on a new line.
+        const first = `${canonicalJson({ v: 1, prevHash: GENESIS_HASH, hash: chainHash(GENESIS_HASH, { id: 'x' }), event: { id: 'x' } })}\n`;
+        const torn = `${first}{"event":{"id":"torn`;
+        writeFileSync(log, torn);
+        const maxBytes = 60_000 + round * 7_001;
+        const sink = fileSink({ path: log, fsync: false, rotate: { maxBytes } });
+        let at = 0;
+        for (const size of sizes) {
+          await sink.write(events.slice(at, at + size) as unknown as AuditEvent[]);
+          at += size;
+        }
+        await sink.close?.();
+        const expected = referenceChain(events, maxBytes, {
+          prevHash: chainHash(GENESIS_HASH, { id: 'x' }),
+          text: `${torn}\n`,
+        });
+        const files = chainFiles(log);
+        expect(files.map((f) => readFileSync(f, 'utf8'))).toEqual(expected);
+        const report = await verifyChain(files, { all: true });
+        expect(report.records).toBe(total + 1);
+      } finally {
+        tmp.remove();
+      }
+    }
+  });
+
+  it('is handed everything queued in one write (up to 4096 events), not batchSize at a time', async () => {
+    const tmp = tempDir('group-batch');
+    try {
+      const sink = fileSink({ path: join(tmp.dir, 'audit.log'), fsync: false });
+      const write = vi.spyOn(sink, 'write');
+      const memory = new MemorySink();
+      const trail = audit({ sinks: [sink, memory], spillDir: join(tmp.dir, 'spill'), batchSize: 10 });
+      const chain = compose([trail]);
+      // Recorded in one synchronous stretch: the worker starts on the next turn and finds 5,000 queued.
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < 5000; i++) {
+        calls.push(chain(createContext({ method: 'tools/list', requestId: i }), async () => ({ tools: [] })));
+      }
+      await Promise.all(calls);
+      await trail.flush();
+      expect(write.mock.calls.map(([events]) => events.length)).toEqual([4096, 904]);
+      // Any other sink still gets batchSize events per write.
+      expect(memory.writes).toBe(500);
+      expect(trail.stats()).toMatchObject([
+        { delivered: 5000, spilled: 0 },
+        { delivered: 5000, spilled: 0 },
+      ]);
+      await trail.close();
+      const report = await verifyChain(chainFiles(join(tmp.dir, 'audit.log')));
+      expect(report).toMatchObject({ ok: true, records: 5000 });
     } finally {
       tmp.remove();
     }
