@@ -9,12 +9,12 @@ import {
   type ToolDefinition,
 } from '@mcp-harden/core';
 import type { ArgumentGuard } from './guards.js';
-import { createRedactor, type RedactOptions, type Redactor } from './redact.js';
+import { createInternalRedactor, type InternalRedactor, REDACT_INTO, type RedactOptions } from './redact.js';
 import type { RedactionStrategy } from './rules.js';
 import { compileSchema, joinPath, pointerToPath, type SchemaLike } from './schema.js';
 import { surelyFitsJson } from './size.js';
 import type { SanitizePolicy } from './state.js';
-import { detectInjection, fenceAsData, stripInvisible } from './text.js';
+import { addInjectionPatterns, fenceAsData, mayStrip, stripFound } from './text.js';
 import { checkToolDefinitions, type ToolFinding } from './tools.js';
 
 /** Structural limits on arguments, checked before anything else reads them. */
@@ -112,6 +112,8 @@ export const INJECTION_META_KEY = 'mcp-harden/injection';
 const SAFE_REASON = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
 
 const INJECTION_MODES: readonly InjectionMode[] = ['flag', 'fence', 'refuse', 'off'];
+
+const NO_PATTERNS: readonly string[] = [];
 
 function refuseArgument(path: string, reason: string): HardenError {
   return new HardenError('ERR_INVALID_ARGUMENTS', `Invalid argument ${path}: ${reason}`, {
@@ -310,7 +312,7 @@ interface OutputPass {
 
 /** Builds the output half; shared by {@link redactOutput} and {@link sanitize}. */
 function outputProcessor(options: RedactOutputOptions) {
-  const base = createRedactor(options);
+  const base = createInternalRedactor(options);
   const maxOutputBytes = options.maxOutputBytes ?? 1_048_576;
   if (!Number.isSafeInteger(maxOutputBytes) || maxOutputBytes < 1024) {
     throw new TypeError('sanitize: maxOutputBytes must be an integer >= 1024');
@@ -329,7 +331,7 @@ function outputProcessor(options: RedactOutputOptions) {
     ((findings: ToolFinding[]) => {
       for (const f of findings) console.warn(`[mcp-harden/sanitize] tool ${f.tool}: ${f.issue} in ${f.path}`);
     });
-  const policyRedactors = new WeakMap<object, Redactor>();
+  const policyRedactors = new WeakMap<object, InternalRedactor>();
   const learnSchemas = options.learnOutputSchemas ?? true;
   // Tool name -> output schema from tools/list; canonical JSON keeps one compiled copy per distinct schema.
   const learned = new Map<string, SchemaLike>();
@@ -360,37 +362,38 @@ function outputProcessor(options: RedactOutputOptions) {
     }
   };
 
-  const redactorFor = (policy: SanitizePolicy | undefined): Redactor => {
+  const redactorFor = (policy: SanitizePolicy | undefined): InternalRedactor => {
     if (!policy?.rules) return base;
     let redactor = policyRedactors.get(policy.rules);
     if (!redactor) {
-      redactor = createRedactor({ ...options, rules: { ...options.rules, ...policy.rules } });
+      redactor = createInternalRedactor({ ...options, rules: { ...options.rules, ...policy.rules } });
       policyRedactors.set(policy.rules, redactor);
     }
     return redactor;
   };
 
-  const cleanText = (text: string, redactor: Redactor, pass: OutputPass): string => {
+  const cleanText = (text: string, redactor: InternalRedactor, pass: OutputPass): string => {
     let out = text;
-    if (strip) {
-      const stripped = stripInvisible(out);
+    if (strip && mayStrip(out)) {
+      const stripped = stripFound(out);
       if (stripped.hidden) pass.patterns.add('hidden-characters');
       out = stripped.text;
     }
-    for (const name of detectInjection(out)) pass.patterns.add(name);
-    const result = redactor.redact(out);
-    for (const [rule, n] of Object.entries(result.counts)) pass.counts[rule] = (pass.counts[rule] ?? 0) + n;
-    return result.text;
+    addInjectionPatterns(out, pass.patterns);
+    return redactor[REDACT_INTO](out, pass.counts);
   };
 
-  const cleanValue = (value: unknown, redactor: Redactor, pass: OutputPass, format: boolean): unknown => {
+  const cleanValue = (
+    value: unknown,
+    redactor: InternalRedactor,
+    pass: OutputPass,
+    format: boolean,
+  ): unknown => {
     if (typeof value === 'string') {
       let out = value;
-      if (strip) out = stripInvisible(out).text;
-      for (const name of detectInjection(out)) pass.patterns.add(name);
-      const result = redactor.redact(out, format ? 'format' : undefined);
-      for (const [rule, n] of Object.entries(result.counts)) pass.counts[rule] = (pass.counts[rule] ?? 0) + n;
-      return result.text;
+      if (strip && mayStrip(out)) out = stripFound(out).text;
+      addInjectionPatterns(out, pass.patterns);
+      return redactor[REDACT_INTO](out, pass.counts, format ? 'format' : undefined);
     }
     if (Array.isArray(value)) return value.map((v) => cleanValue(v, redactor, pass, format));
     if (typeof value === 'object' && value !== null) {
@@ -401,7 +404,7 @@ function outputProcessor(options: RedactOutputOptions) {
     return value;
   };
 
-  const cleanBlock = (block: ContentBlock, redactor: Redactor, pass: OutputPass): ContentBlock => {
+  const cleanBlock = (block: ContentBlock, redactor: InternalRedactor, pass: OutputPass): ContentBlock => {
     if (block.type === 'text' && typeof block.text === 'string')
       return { ...block, text: cleanText(block.text, redactor, pass) };
     if (block.type === 'resource' && typeof block.resource === 'object' && block.resource !== null) {
@@ -468,13 +471,14 @@ function outputProcessor(options: RedactOutputOptions) {
     pass: OutputPass,
     mode: InjectionMode,
   ): McpResult => {
-    if (Object.keys(pass.counts).length > 0) {
+    for (const rule in pass.counts) {
+      if (!Object.hasOwn(pass.counts, rule)) continue;
       ctx.state.redactions ??= {};
       const total = ctx.state.redactions;
-      for (const [rule, n] of Object.entries(pass.counts)) total[rule] = (total[rule] ?? 0) + n;
+      total[rule] = (total[rule] ?? 0) + pass.counts[rule]!;
     }
     if (mode === 'off') return result;
-    const previous = ctx.state.injection?.patterns ?? [];
+    const previous = ctx.state.injection?.patterns ?? NO_PATTERNS;
     if (pass.patterns.size === 0 && previous.length === 0) {
       ctx.state.injection = { flagged: false, patterns: [] };
       return result;

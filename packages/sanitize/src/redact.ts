@@ -62,6 +62,21 @@ export interface RedactValueResult<T> {
   counts: Record<string, number>;
 }
 
+/**
+ * Internal (not exported from the package): redacts `text`, adding the redactions per rule to
+ * `counts`; what `redact` does without its result object.
+ */
+export const REDACT_INTO: unique symbol = Symbol('redactInto');
+
+/** A {@link Redactor} made by {@link createRedactor}, with its internal entry point. */
+export interface InternalRedactor extends Redactor {
+  [REDACT_INTO](
+    text: string,
+    counts: Record<string, number>,
+    strategy?: RedactionStrategy | 'format',
+  ): string;
+}
+
 /** A compiled set of rules; build once with {@link createRedactor} and reuse. */
 export interface Redactor {
   /** Finds sensitive spans, non-overlapping and in order. */
@@ -253,16 +268,27 @@ interface RawFinding {
   order: number;
 }
 
-/** Where the value (the group, or the whole match) of `match` at `at` lies: `[start, end]`. */
-function spanOf(rule: CompiledRule, match: RegExpExecArray, at: number): [number, number] {
-  const end = at + match[0].length;
-  if (rule.group === undefined) return [at, end];
+/**
+ * Where the value (the group, or the whole match) of `match` at `at` starts; it ends at
+ * {@link valueEnd}. A group that took no part in the match gives an empty span (rejected).
+ */
+function valueStart(rule: CompiledRule, match: RegExpExecArray, at: number): number {
+  if (rule.group === undefined) return at;
   if (rule.groupTail !== undefined) {
     const value = match[rule.group];
-    return value === undefined ? [end, end] : [end - rule.groupTail - value.length, end - rule.groupTail];
+    return value === undefined ? at + match[0].length : at + match[0].length - rule.groupTail - value.length;
   }
   const span = match.indices?.[rule.group];
-  return span ? [span[0], span[1]] : [end, end];
+  return span ? span[0] : at + match[0].length;
+}
+
+function valueEnd(rule: CompiledRule, match: RegExpExecArray, at: number): number {
+  if (rule.group === undefined) return at + match[0].length;
+  if (rule.groupTail !== undefined) {
+    return match[rule.group] === undefined ? at + match[0].length : at + match[0].length - rule.groupTail;
+  }
+  const span = match.indices?.[rule.group];
+  return span ? span[1] : at + match[0].length;
 }
 
 function ruleFindings(rule: CompiledRule, text: string, out: RawFinding[], memo: ScanMemo): void {
@@ -279,7 +305,8 @@ function ruleFindings(rule: CompiledRule, text: string, out: RawFinding[], memo:
   let match = pattern.exec(text);
   while (match !== null) {
     if (match[0].length === 0) pattern.lastIndex++;
-    const [start, end] = spanOf(rule, match, match.index);
+    const start = valueStart(rule, match, match.index);
+    const end = valueEnd(rule, match, match.index);
     if (end > start && (!rule.validate || rule.validate(text.slice(start, end)))) {
       out.push({ start, end, order: rule.order });
     } else if (match[0].length > 0) {
@@ -307,7 +334,8 @@ function candidateFindings(rule: CompiledRule, text: string, out: RawFinding[], 
     const match = pattern.exec(text);
     if (match === null) continue;
     next = match[0].length === 0 ? at + 1 : at + match[0].length;
-    const [start, end] = spanOf(rule, match, at);
+    const start = valueStart(rule, match, at);
+    const end = valueEnd(rule, match, at);
     if (end > start && (!rule.validate || rule.validate(text.slice(start, end)))) {
       out.push({ start, end, order: rule.order });
     } else if (match[0].length > 0) {
@@ -368,6 +396,11 @@ export function formatPreservingMask(value: string): string {
  * ```
  */
 export function createRedactor(options: RedactOptions = {}): Redactor {
+  return createInternalRedactor(options);
+}
+
+/** {@link createRedactor}, typed with the internal entry point (for the middleware). */
+export function createInternalRedactor(options: RedactOptions = {}): InternalRedactor {
   if (options.strategy !== undefined && !STRATEGIES.includes(options.strategy)) {
     throw new TypeError(`redact: strategy must be one of ${STRATEGIES.join(', ')}`);
   }
@@ -505,7 +538,7 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     return value;
   };
 
-  return {
+  const redactor: Redactor = {
     detect,
     redact(text, strategy) {
       const counts: Record<string, number> = {};
@@ -517,6 +550,8 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     },
     ruleNames: rules.map((r) => r.name),
   };
+  // Not enumerable: the redactor's own keys stay the public ones.
+  return Object.defineProperty(redactor, REDACT_INTO, { value: redactText }) as InternalRedactor;
 }
 
 const defaultRedactors = new WeakMap<RedactOptions, Redactor>();

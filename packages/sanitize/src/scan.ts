@@ -134,19 +134,18 @@ function assignmentEnds(text: string, memo: ScanMemo): number[] {
  * `=` / `:` all lie after the previous one (keywords hold no `=`, `:`, quote or blank).
  */
 export function assignmentCandidates(words: readonly string[]): CandidateFinder {
-  // Words by their last character, so most anchors are dismissed with one lookup.
-  const byLast = new Map<number, string[]>();
+  // Words by their last character (ASCII, lower case), so most anchors are dismissed with one lookup.
+  const byLast: Array<string[] | undefined> = new Array(128).fill(undefined);
   for (const word of new Set(words)) {
     const last = word.charCodeAt(word.length - 1);
-    const list = byLast.get(last) ?? [];
-    list.push(word);
-    byLast.set(last, list);
+    byLast[last] ??= [];
+    byLast[last].push(word);
   }
   const endingAt = (text: string, end: number, out: number[]) => {
     let last = text.charCodeAt(end - 1);
     if (last >= 65 && last <= 90) last += 32;
-    const list = byLast.get(last);
-    if (!list) return;
+    const list = last < 128 ? byLast[last] : undefined;
+    if (list === undefined) return;
     for (const word of list) {
       const start = end - word.length;
       if (start >= 0 && holdsAt(text, start, word)) out.push(start);

@@ -27,7 +27,7 @@ const ASCII_CONTROLS: readonly string[] = Array.from({ length: 128 }, (_, c) =>
  * length) is checked with one native `indexOf` per ASCII control character, far cheaper than a
  * regex scan; other text with STRIPPABLE itself.
  */
-function mayStrip(text: string): boolean {
+export function mayStrip(text: string): boolean {
   // Short text: one regex scan costs less than the 30 look-ups.
   if (text.length < 256 || Buffer.byteLength(text, 'utf8') !== text.length) return STRIPPABLE.test(text);
   for (const ch of ASCII_CONTROLS) if (text.includes(ch)) return true;
@@ -58,6 +58,11 @@ export interface StripResult {
 export function stripInvisible(text: string): StripResult {
   // First look for any character the three passes below could remove or flag; most text has none.
   if (!mayStrip(text)) return { text, invisible: 0, control: 0, hidden: false };
+  return stripFound(text);
+}
+
+/** {@link stripInvisible} without the pre-check: for text {@link mayStrip} said may hold some. */
+export function stripFound(text: string): StripResult {
   let invisible = 0;
   let control = 0;
   const hidden = TAG_OR_BIDI.test(text);
@@ -206,6 +211,16 @@ export function detectInjection(text: string): string[] {
     if ((bit === undefined || (possible & bit) !== 0) && pattern.test(text)) found.push(name);
   }
   return found;
+}
+
+/** Adds the names {@link detectInjection} returns to `into`, in the same order, without an array. */
+export function addInjectionPatterns(text: string, into: Set<string>): void {
+  const possible = possiblePatterns(text);
+  for (let i = 0; i < INJECTION_PATTERNS.length; i++) {
+    const { name, pattern } = INJECTION_PATTERNS[i]!;
+    const bit = SHIPPED_BIT.get(pattern);
+    if ((bit === undefined || (possible & bit) !== 0) && pattern.test(text)) into.add(name);
+  }
 }
 
 /** {@link detectInjection} plus the tool-poisoning patterns; used for tool definitions. */

@@ -223,3 +223,50 @@ describe('shannonEntropy fast path', () => {
     expect(Object.is(shannonEntropy('abcd'), reference.shannonEntropy('abcd'))).toBe(true);
   });
 });
+
+describe('tool output path (redaction counted in place, one pre-check before stripping)', () => {
+  it('gives the text, counts and injection flags of the public functions composed by hand', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { redact, stripInvisible, detectInjection } = await import('../src/index.js');
+    const corpus: string[] = readFileSync(new URL('./corpus/corpus.jsonl', import.meta.url), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { text: string }).text);
+    const texts = [...corpus, corpus.join('\n'), '\u200bpassword=hunter2hunter2 \u202e', ''];
+    const chain = compose([sanitize()]);
+    for (let i = 0; i < texts.length; i += 1) {
+      // Two blocks, so counts and patterns add up across texts.
+      const a = texts[i]!;
+      const b = texts[(i * 7 + 3) % texts.length]!;
+      const ctx = createContext({ method: 'tools/call', params: { name: 't' } });
+      const out = (await chain(ctx, async () => ({
+        content: [
+          { type: 'text', text: a },
+          { type: 'text', text: b },
+        ],
+      }))) as { content: Array<{ text: string }>; _meta?: Record<string, unknown> };
+      const counts: Record<string, number> = {};
+      const patterns = new Set<string>();
+      const want = [a, b].map((t) => {
+        const stripped = stripInvisible(t);
+        if (stripped.hidden) patterns.add('hidden-characters');
+        for (const p of detectInjection(stripped.text)) patterns.add(p);
+        const r = redact(stripped.text);
+        for (const [rule, n] of Object.entries(r.counts)) counts[rule] = (counts[rule] ?? 0) + n;
+        return r.text;
+      });
+      expect(out.content.map((c) => c.text)).toEqual(want);
+      expect(ctx.state.redactions ?? {}).toEqual(counts);
+      expect(Object.keys(ctx.state.redactions ?? {})).toEqual(Object.keys(counts));
+      expect(ctx.state.injection).toEqual({ flagged: patterns.size > 0, patterns: [...patterns].sort() });
+    }
+  });
+
+  it('keeps the public keys of a redactor as they were', async () => {
+    const { createRedactor } = await import('../src/index.js');
+    expect(Object.keys(createRedactor())).toEqual(['detect', 'redact', 'redactValue', 'ruleNames']);
+    expect(JSON.parse(JSON.stringify({ ...createRedactor() }))).toEqual({
+      ruleNames: createRedactor().ruleNames,
+    });
+  });
+});
