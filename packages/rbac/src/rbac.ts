@@ -10,7 +10,7 @@ import {
   type TargetPolicy,
 } from '@mcp-harden/core';
 import { type RuleLike, ruleFromData } from './data.js';
-import { type Rule, RuleEvaluationError, type RuleInput, type RuleOutcome } from './rules.js';
+import { quickCheckOf, type Rule, RuleEvaluationError, type RuleInput, type RuleOutcome } from './rules.js';
 import { compileScopeHierarchy, type ScopeHierarchy } from './scopes.js';
 import { type CompiledTemplate, compileUriTemplate } from './uri-template.js';
 
@@ -127,6 +127,130 @@ function completionVariables(params: Readonly<JsonObject>): Record<string, strin
   return out;
 }
 
+type Decision = RuleOutcome & { errored?: boolean; hasRule: boolean };
+
+/** The principal's scopes in one request. */
+interface RequestScopes {
+  readonly granted: readonly unknown[];
+  /** The expanded set handed to rules of the caller's own, once one needed it. */
+  own: ReadonlySet<string> | undefined;
+}
+
+const NO_SCOPES: readonly unknown[] = Object.freeze([]);
+const NO_RULES: readonly Bound[] = Object.freeze([]);
+const NO_VARIABLES: Record<string, string> = Object.freeze(Object.create(null));
+
+function boundLists(rules: Map<string, Rule>): Map<string, readonly Bound[]> {
+  const out = new Map<string, readonly Bound[]>();
+  for (const [key, rule] of rules) out.set(key, Object.freeze([{ rule, variables: NO_VARIABLES }]));
+  return out;
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The scopes of one rule, without repeats, in order (what a tally of that rule alone holds). */
+function distinct(scopes: readonly string[]): string[] {
+  return scopes.length < 2 ? [...scopes] : [...new Set(scopes)];
+}
+
+/** `count` then `conclude` for a target with a single rule, without a tally. */
+function decideOne(rule: Rule, outcome: RuleOutcome): Decision {
+  if (outcome.allowed === true) {
+    const requiredScopes = rule.requiredScopes.length === 0 ? undefined : distinct(rule.requiredScopes);
+    return {
+      allowed: true,
+      rule: typeof rule.name === 'string' ? rule.name : [rule.name].join(' & '),
+      requiredScopes: requiredScopes?.length ? requiredScopes : undefined,
+      hasRule: true,
+    };
+  }
+  if (outcome.scopeOnly === true) {
+    return {
+      allowed: false,
+      rule: typeof outcome.rule === 'string' ? outcome.rule : rule.name,
+      reason: 'missing scopes',
+      requiredScopes: distinct(outcome.requiredScopes ?? rule.requiredScopes),
+      scopeOnly: true,
+      hasRule: true,
+    };
+  }
+  return count({ names: [], needed: new Set(), scopeDeny: undefined }, rule, outcome)!;
+}
+
+/** One target's evaluation: what every rule of it is given. */
+interface Run {
+  ctx: HardenContext;
+  scopes: RequestScopes;
+  kind: TargetKind;
+  target: string;
+  phase: Phase;
+  extraVariables: Record<string, string>;
+  bound: readonly Bound[];
+}
+
+/** What the rules that did not refuse outright add up to. */
+interface Tally {
+  /** Names of the rules that allowed. */
+  names: string[];
+  /** Every scope of every rule that applies (for step-up). */
+  needed: Set<string>;
+  /** The first refusal that only lacked scopes. */
+  scopeDeny: { rule: string } | undefined;
+}
+
+const isThenable = (value: unknown): value is PromiseLike<RuleOutcome> =>
+  value instanceof Promise ||
+  (((typeof value === 'object' && value !== null) || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function');
+
+/** Counts one rule's outcome; returns the decision when it is a refusal that ends the evaluation. */
+function count(tally: Tally, rule: Rule, outcome: RuleOutcome | undefined): Decision | undefined {
+  if (outcome?.allowed === true) {
+    for (const scope of rule.requiredScopes) tally.needed.add(scope);
+    tally.names.push(rule.name);
+    return undefined;
+  }
+  const denied: Partial<RuleOutcome> = outcome ?? {};
+  if (denied.scopeOnly === true) {
+    for (const scope of denied.requiredScopes ?? rule.requiredScopes) tally.needed.add(scope);
+    tally.scopeDeny ??= { rule: typeof denied.rule === 'string' ? denied.rule : rule.name };
+    return undefined;
+  }
+  return {
+    allowed: false,
+    rule: typeof denied.rule === 'string' ? denied.rule : rule.name,
+    reason: denied.reason ?? 'denied',
+    requiredScopes: rule.requiredScopes.length ? rule.requiredScopes : undefined,
+    hasRule: true,
+  };
+}
+
+/** The decision once every rule has been counted. */
+function conclude(tally: Tally): Decision {
+  const requiredScopes = [...tally.needed];
+  if (tally.scopeDeny) {
+    // Only scopes are missing: the call needs every scope of every rule that applies.
+    return {
+      allowed: false,
+      rule: tally.scopeDeny.rule,
+      reason: 'missing scopes',
+      requiredScopes,
+      scopeOnly: true,
+      hasRule: true,
+    };
+  }
+  return {
+    allowed: true,
+    rule: tally.names.join(' & '),
+    requiredScopes: requiredScopes.length ? requiredScopes : undefined,
+    hasRule: true,
+  };
+}
+
 /**
  * Authorization middleware: decides for every tool call, prompt, resource read and completion
  * whether the principal may use the target, and filters `tools/list`, `prompts/list`,
@@ -162,6 +286,26 @@ export function rbac(options: RbacOptions = {}): Middleware {
     throw new TypeError('rbac: listConcurrency must be a positive integer');
   }
   const expand = compileScopeHierarchy(options.scopeHierarchy);
+  // Expanded scopes by granted-scopes array, for built-in rules only (they never change a set);
+  // checked against the array's contents on every use, so a changed array is expanded again.
+  const expanded = new WeakMap<readonly unknown[], { granted: unknown[]; scopes: ReadonlySet<string> }>();
+
+  /** The set built-in rules check: the request's own once rules of the caller have it, else shared. */
+  function quickScopes(scopes: RequestScopes): ReadonlySet<string> {
+    if (scopes.own !== undefined) return scopes.own;
+    const { granted } = scopes;
+    const known = expanded.get(granted);
+    if (known !== undefined && sameItems(known.granted, granted)) return known.scopes;
+    const fresh = { granted: [...granted], scopes: expand(granted as readonly string[]) };
+    expanded.set(granted, fresh);
+    return fresh.scopes;
+  }
+
+  /** The set rules of the caller get (they may change it): one per request, made when first needed. */
+  function scopesForRules(scopes: RequestScopes): ReadonlySet<string> {
+    scopes.own ??= expand(scopes.granted as readonly string[]);
+    return scopes.own;
+  }
   const tools = compileMap(options.tools, 'tools');
   const prompts = compileMap(options.prompts, 'prompts');
   const resources = compileMap(options.resources, 'resources');
@@ -170,6 +314,9 @@ export function rbac(options: RbacOptions = {}): Middleware {
     // Braces are not legal in a URI: any key with one must be a valid template.
     if (/[{}]/.test(key)) templates.push({ template: compileUriTemplate(key), rule });
   }
+  // The rule of each tool and prompt, as bound (no variables), built once.
+  const toolBound = boundLists(tools);
+  const promptBound = boundLists(prompts);
   // Rules given as data in withPolicy(): converted once per policy object.
   const policyRules = new WeakMap<object, Rule>();
 
@@ -192,13 +339,17 @@ export function rbac(options: RbacOptions = {}): Middleware {
     target: string,
     policy: TargetPolicy | undefined,
     exactOnly: boolean,
-  ): Bound[] {
+  ): readonly Bound[] {
+    if (kind === 'tool' || kind === 'prompt') {
+      const configured = (kind === 'tool' ? toolBound : promptBound).get(target);
+      const fromPolicy = policyRule(policy);
+      if (!fromPolicy) return configured ?? NO_RULES;
+      const ofPolicy: Bound = { rule: fromPolicy, variables: NO_VARIABLES };
+      return configured ? [configured[0]!, ofPolicy] : [ofPolicy];
+    }
     const bound: Bound[] = [];
     const variables: Record<string, string> = Object.create(null);
-    if (kind === 'tool' || kind === 'prompt') {
-      const rule = (kind === 'tool' ? tools : prompts).get(target);
-      if (rule) bound.push({ rule, variables });
-    } else {
+    {
       const exact = resources.get(target);
       if (exact) bound.push({ rule: exact, variables });
       else if (!exactOnly) {
@@ -218,16 +369,20 @@ export function rbac(options: RbacOptions = {}): Middleware {
     return bound;
   }
 
-  async function decide(
+  /**
+   * The decision for one target: every rule bound to it must allow. Synchronous as long as the
+   * rules answer synchronously (built-in rules, through their quick checks); a promise otherwise.
+   */
+  function decide(
     ctx: HardenContext,
-    scopes: ReadonlySet<string>,
+    scopes: RequestScopes,
     kind: TargetKind,
     target: string,
     phase: Phase,
     policy: TargetPolicy | undefined,
     extraVariables: Record<string, string>,
-  ): Promise<RuleOutcome & { errored?: boolean; hasRule: boolean }> {
-    let bound: Bound[];
+  ): Decision | Promise<Decision> {
+    let bound: readonly Bound[];
     try {
       bound = rulesFor(kind, target, policy, phase === 'list' && ctx.method === 'resources/templates/list');
     } catch (err) {
@@ -240,66 +395,68 @@ export function rbac(options: RbacOptions = {}): Middleware {
         ? { allowed: true, rule: 'default:allow', hasRule: false }
         : { allowed: false, rule: 'default:deny', reason: 'no rule', hasRule: false };
     }
-    const names: string[] = [];
-    let scopeDeny: RuleOutcome | undefined;
-    const needed = new Set<string>();
-    for (const { rule, variables } of bound) {
-      const input: RuleInput = {
-        principal: ctx.principal!,
-        scopes,
-        kind,
-        target,
-        method: ctx.method,
-        phase,
-        arguments: phase === 'call' ? (ctx.arguments ?? {}) : {},
-        variables: { ...variables, ...extraVariables },
-        context: ctx,
-      };
-      let outcome: RuleOutcome | undefined;
-      try {
-        outcome = await rule.check(input);
-      } catch (err) {
-        const name = err instanceof RuleEvaluationError ? err.rule : rule.name;
-        onError(err, { method: ctx.method, kind, target, rule: name });
-        return { allowed: false, rule: name, reason: 'rule error', errored: true, hasRule: true };
-      }
-      if (outcome?.allowed === true) {
-        for (const scope of rule.requiredScopes) needed.add(scope);
-        names.push(rule.name);
-        continue;
-      }
-      const denied: Partial<RuleOutcome> = outcome ?? {};
-      if (denied.scopeOnly === true) {
-        for (const scope of denied.requiredScopes ?? rule.requiredScopes) needed.add(scope);
-        scopeDeny ??= { allowed: false, rule: typeof denied.rule === 'string' ? denied.rule : rule.name };
-        continue;
-      }
-      return {
-        allowed: false,
-        rule: typeof denied.rule === 'string' ? denied.rule : rule.name,
-        reason: denied.reason ?? 'denied',
-        requiredScopes: rule.requiredScopes.length ? rule.requiredScopes : undefined,
-        hasRule: true,
-      };
+    if (bound.length === 1) {
+      // the usual case, one built-in rule: no tally to keep
+      const only = bound[0]!.rule;
+      const outcome = quickCheckOf(only)?.(ctx.principal!, quickScopes(scopes));
+      if (outcome !== undefined) return decideOne(only, outcome);
     }
-    const requiredScopes = [...needed];
-    if (scopeDeny) {
-      // Only scopes are missing: the call needs every scope of every rule that applies.
-      return {
-        allowed: false,
-        rule: scopeDeny.rule,
-        reason: 'missing scopes',
-        requiredScopes,
-        scopeOnly: true,
-        hasRule: true,
-      };
+    const tally: Tally = { names: [], needed: new Set(), scopeDeny: undefined };
+    return evaluate({ ctx, scopes, kind, target, phase, extraVariables, bound }, 0, tally);
+  }
+
+  /** Runs the bound rules from `start` on, without waiting until a rule answers with a promise. */
+  function evaluate(run: Run, start: number, tally: Tally): Decision | Promise<Decision> {
+    const { ctx, bound } = run;
+    for (let i = start; i < bound.length; i++) {
+      const { rule, variables } = bound[i]!;
+      let outcome: RuleOutcome | undefined = quickCheckOf(rule)?.(ctx.principal!, quickScopes(run.scopes));
+      if (outcome === undefined) {
+        const input: RuleInput = {
+          principal: ctx.principal!,
+          scopes: scopesForRules(run.scopes),
+          kind: run.kind,
+          target: run.target,
+          method: ctx.method,
+          phase: run.phase,
+          arguments: run.phase === 'call' ? (ctx.arguments ?? {}) : {},
+          variables: { ...variables, ...run.extraVariables },
+          context: ctx,
+        };
+        let answer: RuleOutcome | Promise<RuleOutcome>;
+        try {
+          answer = rule.check(input);
+        } catch (err) {
+          return ruleError(run, rule, err);
+        }
+        if (isThenable(answer)) return settle(run, i, answer, tally);
+        outcome = answer;
+      }
+      const decided = count(tally, rule, outcome);
+      if (decided) return decided;
     }
-    return {
-      allowed: true,
-      rule: names.join(' & '),
-      requiredScopes: requiredScopes.length ? requiredScopes : undefined,
-      hasRule: true,
-    };
+    return conclude(tally);
+  }
+
+  async function settle(
+    run: Run,
+    at: number,
+    answer: PromiseLike<RuleOutcome>,
+    tally: Tally,
+  ): Promise<Decision> {
+    let outcome: RuleOutcome | undefined;
+    try {
+      outcome = await answer;
+    } catch (err) {
+      return ruleError(run, run.bound[at]!.rule, err);
+    }
+    return count(tally, run.bound[at]!.rule, outcome) ?? evaluate(run, at + 1, tally);
+  }
+
+  function ruleError(run: Run, rule: Rule, err: unknown): Decision {
+    const name = err instanceof RuleEvaluationError ? err.rule : rule.name;
+    onError(err, { method: run.ctx.method, kind: run.kind, target: run.target, rule: name });
+    return { allowed: false, rule: name, reason: 'rule error', errored: true, hasRule: true };
   }
 
   function record(ctx: HardenContext, outcome: RuleOutcome): void {
@@ -313,7 +470,7 @@ export function rbac(options: RbacOptions = {}): Middleware {
     ctx: HardenContext,
     method: ListMethodKey,
     result: McpResult,
-    scopes: ReadonlySet<string>,
+    scopes: RequestScopes,
   ) {
     const [field, kind, key] = LIST_KEYS[method];
     const items = result[field];
@@ -327,8 +484,8 @@ export function rbac(options: RbacOptions = {}): Middleware {
         const item = items[i] as Record<string, unknown> | null;
         const target = typeof item === 'object' && item !== null ? item[key] : undefined;
         if (typeof target !== 'string') continue;
-        const outcome = await decide(ctx, scopes, kind, target, 'list', ctx.lookupPolicy(kind, target), {});
-        keep[i] = outcome.allowed;
+        const decided = decide(ctx, scopes, kind, target, 'list', ctx.lookupPolicy(kind, target), {});
+        keep[i] = (decided instanceof Promise ? await decided : decided).allowed;
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
@@ -346,12 +503,17 @@ export function rbac(options: RbacOptions = {}): Middleware {
       ctx.state.authorization = { allowed: false, rule: 'authentication', reason: 'no principal' };
       throw new HardenError('ERR_UNAUTHENTICATED');
     }
-    const scopes = expand(Array.isArray(ctx.principal.scopes) ? ctx.principal.scopes : []);
+    const granted: readonly unknown[] = Array.isArray(ctx.principal.scopes)
+      ? ctx.principal.scopes
+      : NO_SCOPES;
     if (isList(ctx.method)) {
       const method = ctx.method;
+      // taken before the call runs, as the principal's scopes are then
+      const scopes: RequestScopes = { granted, own: expand(granted as readonly string[]) };
       const result = await next();
       return filterList(ctx, method, result, scopes);
     }
+    const scopes: RequestScopes = { granted, own: undefined };
     const kind = ctx.targetKind;
     const target = ctx.target;
     if (kind === undefined || target === undefined) {
@@ -359,7 +521,9 @@ export function rbac(options: RbacOptions = {}): Middleware {
       throw new HardenError('ERR_INVALID_PARAMS', 'Unsupported reference');
     }
     const extra = ctx.method === 'completion/complete' ? completionVariables(ctx.params) : {};
-    const outcome = await decide(ctx, scopes, kind, target, 'call', ctx.policy, extra);
+    const decided = decide(ctx, scopes, kind, target, 'call', ctx.policy, extra);
+    // built-in rules decide without a wait
+    const outcome = decided instanceof Promise ? await decided : decided;
     record(ctx, outcome);
     if (outcome.allowed) return next();
     // A rule that failed to evaluate is a server fault, not a decision: refuse plainly (it was reported).

@@ -96,6 +96,26 @@ function stringList(values: readonly unknown[], what: string, fn: string): strin
   });
 }
 
+/**
+ * Built-in rules whose decision needs only the principal and its (expanded) scopes also get a
+ * synchronous "quick" check with the same outcome, keyed by their `check` function: rbac runs it
+ * without building a {@link RuleInput} or waiting, and a rule whose `check` was replaced has none.
+ * `undefined` means "no quick answer" (a nested rule without one): rbac then calls `check`.
+ */
+type QuickCheck = (principal: Principal, scopes: ReadonlySet<string>) => RuleOutcome | undefined;
+
+const quickChecks = new WeakMap<Rule['check'], QuickCheck>();
+
+/** @internal The quick check of a built-in rule whose `check` is its own, if any. */
+export function quickCheckOf(rule: Rule): QuickCheck | undefined {
+  return quickChecks.get(rule.check);
+}
+
+function withQuickCheck<R extends Rule>(rule: R, quick: QuickCheck): R {
+  quickChecks.set(rule.check, quick);
+  return rule;
+}
+
 const allow = (rule: string): RuleOutcome => ({ allowed: true, rule });
 const deny = (rule: string, reason: string, extra: Partial<RuleOutcome> = {}): RuleOutcome => ({
   allowed: false,
@@ -115,15 +135,20 @@ const deny = (rule: string, reason: string, extra: Partial<RuleOutcome> = {}): R
 export function requireScopes(...scopes: string[]): Rule {
   const needed = [...new Set(stringList(scopes, 'scope', 'requireScopes'))];
   const name = `requireScopes(${needed.join(' ')})`;
-  return {
-    name,
-    requiredScopes: needed,
-    check(input) {
-      return needed.every((s) => input.scopes.has(s))
-        ? allow(name)
-        : deny(name, 'missing scopes', { requiredScopes: needed, scopeOnly: true });
+  const allowed = Object.freeze(allow(name));
+  const denied = Object.freeze(deny(name, 'missing scopes', { requiredScopes: needed, scopeOnly: true }));
+  return withQuickCheck(
+    {
+      name,
+      requiredScopes: needed,
+      check(input) {
+        return needed.every((s) => input.scopes.has(s))
+          ? allow(name)
+          : deny(name, 'missing scopes', { requiredScopes: needed, scopeOnly: true });
+      },
     },
-  };
+    (_principal, scopes) => (needed.every((s) => scopes.has(s)) ? allowed : denied),
+  );
 }
 
 /**
@@ -138,16 +163,24 @@ export function requireScopes(...scopes: string[]): Rule {
 export function requireRoles(...roles: string[]): Rule {
   const accepted = [...new Set(stringList(roles, 'role', 'requireRoles'))];
   const name = `requireRoles(${accepted.join('|')})`;
-  return {
-    name,
-    requiredScopes: [],
-    check(input) {
-      const held = input.principal.roles;
-      return Array.isArray(held) && accepted.some((r) => held.includes(r))
-        ? allow(name)
-        : deny(name, 'missing role');
+  const allowed = Object.freeze(allow(name));
+  const denied = Object.freeze(deny(name, 'missing role'));
+  return withQuickCheck(
+    {
+      name,
+      requiredScopes: [],
+      check(input) {
+        const held = input.principal.roles;
+        return Array.isArray(held) && accepted.some((r) => held.includes(r))
+          ? allow(name)
+          : deny(name, 'missing role');
+      },
     },
-  };
+    (principal) => {
+      const held = principal.roles;
+      return Array.isArray(held) && accepted.some((r) => held.includes(r)) ? allowed : denied;
+    },
+  );
 }
 
 /** Options of {@link requireTenant}. */
@@ -292,22 +325,38 @@ export function all(...rules: Rule[]): Rule {
   const parts = checkRules(rules, 'all');
   const name = `all(${parts.map((r) => r.name).join(', ')})`;
   const requiredScopes = [...new Set(parts.flatMap((r) => r.requiredScopes))];
-  return {
-    name,
-    requiredScopes,
-    async check(input) {
+  const allowed = Object.freeze(allow(name));
+  return withQuickCheck(
+    {
+      name,
+      requiredScopes,
+      async check(input) {
+        let scopeDeny: RuleOutcome | undefined;
+        for (const part of parts) {
+          const outcome = await part.check(input);
+          if (outcome.allowed === true) continue;
+          if (outcome.scopeOnly !== true) return outcome;
+          scopeDeny ??= outcome;
+        }
+        if (!scopeDeny) return allow(name);
+        // Every failure was about scopes: the caller needs all scopes of every part at once.
+        return deny(scopeDeny.rule, 'missing scopes', { requiredScopes, scopeOnly: true });
+      },
+    },
+    // the same steps as `check`, for parts that all have a quick check
+    (principal, scopes) => {
       let scopeDeny: RuleOutcome | undefined;
       for (const part of parts) {
-        const outcome = await part.check(input);
+        const outcome = quickCheckOf(part)?.(principal, scopes);
+        if (outcome === undefined) return undefined;
         if (outcome.allowed === true) continue;
         if (outcome.scopeOnly !== true) return outcome;
         scopeDeny ??= outcome;
       }
-      if (!scopeDeny) return allow(name);
-      // Every failure was about scopes: the caller needs all scopes of every part at once.
+      if (!scopeDeny) return allowed;
       return deny(scopeDeny.rule, 'missing scopes', { requiredScopes, scopeOnly: true });
     },
-  };
+  );
 }
 
 /**
@@ -325,13 +374,31 @@ export function any(...rules: Rule[]): Rule {
   const requiredScopes = parts
     .map((r) => r.requiredScopes)
     .reduce((common, next) => common.filter((s) => next.includes(s)));
-  return {
-    name,
-    requiredScopes,
-    async check(input) {
+  return withQuickCheck(
+    {
+      name,
+      requiredScopes,
+      async check(input) {
+        let stepUp: RuleOutcome | undefined;
+        for (const part of parts) {
+          const outcome = await part.check(input);
+          if (outcome.allowed === true) return outcome;
+          if (outcome.scopeOnly === true && outcome.requiredScopes) {
+            if (!stepUp || outcome.requiredScopes.length < (stepUp.requiredScopes?.length ?? 0))
+              stepUp = outcome;
+          }
+        }
+        return stepUp
+          ? deny(name, 'missing scopes', { requiredScopes: stepUp.requiredScopes, scopeOnly: true })
+          : deny(name, 'no alternative allowed');
+      },
+    },
+    // the same steps as `check`, for parts that all have a quick check
+    (principal, scopes) => {
       let stepUp: RuleOutcome | undefined;
       for (const part of parts) {
-        const outcome = await part.check(input);
+        const outcome = quickCheckOf(part)?.(principal, scopes);
+        if (outcome === undefined) return undefined;
         if (outcome.allowed === true) return outcome;
         if (outcome.scopeOnly === true && outcome.requiredScopes) {
           if (!stepUp || outcome.requiredScopes.length < (stepUp.requiredScopes?.length ?? 0))
@@ -342,8 +409,11 @@ export function any(...rules: Rule[]): Rule {
         ? deny(name, 'missing scopes', { requiredScopes: stepUp.requiredScopes, scopeOnly: true })
         : deny(name, 'no alternative allowed');
     },
-  };
+  );
 }
+
+const ALLOWED_ALL = Object.freeze(allow('allowAll'));
+const DENIED_ALL = Object.freeze(deny('denyAll', 'denied by rule'));
 
 /**
  * Allows every authenticated principal. Explicit, so "open to everyone" is a reviewed decision.
@@ -353,11 +423,14 @@ export function any(...rules: Rule[]): Rule {
  * rbac({ tools: { ping: allowAll } });
  * ```
  */
-export const allowAll: Rule = Object.freeze({
-  name: 'allowAll',
-  requiredScopes: Object.freeze([]) as readonly string[],
-  check: () => allow('allowAll'),
-});
+export const allowAll: Rule = withQuickCheck(
+  Object.freeze({
+    name: 'allowAll',
+    requiredScopes: Object.freeze([]) as readonly string[],
+    check: () => allow('allowAll'),
+  }),
+  () => ALLOWED_ALL,
+);
 
 /**
  * Denies everyone; useful to switch a target off in a policy file.
@@ -367,8 +440,11 @@ export const allowAll: Rule = Object.freeze({
  * rbac({ tools: { 'legacy.export': denyAll } });
  * ```
  */
-export const denyAll: Rule = Object.freeze({
-  name: 'denyAll',
-  requiredScopes: Object.freeze([]) as readonly string[],
-  check: () => deny('denyAll', 'denied by rule'),
-});
+export const denyAll: Rule = withQuickCheck(
+  Object.freeze({
+    name: 'denyAll',
+    requiredScopes: Object.freeze([]) as readonly string[],
+    check: () => deny('denyAll', 'denied by rule'),
+  }),
+  () => DENIED_ALL,
+);
