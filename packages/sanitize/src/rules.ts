@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { characterClasses, ibanValid, luhnValid, shannonEntropy } from './checks.js';
+import { digitRuns } from './scan.js';
 
 /** How a detected value is replaced. */
 export type RedactionStrategy = 'mask' | 'partial' | 'hash' | 'remove';
@@ -114,12 +115,20 @@ function cardNumberValid(digits: string): boolean {
 }
 
 /**
- * Where a digit run can start (a digit not after a word character or `-`) followed by at least 12
- * more digit / space / dash characters. A run the card pattern matches at an offset that is not
- * one of these is shorter than 13 characters, and no such offset lies inside a run the pattern
- * matches at an offset that is not one of these (its characters would make that offset one).
+ * Where a digit run can start: a digit not after a word character or `-` (`\w` is ASCII here),
+ * followed by at least 12 more digit / space / dash characters. A run the card pattern matches at an
+ * offset that is not one of these is shorter than 13 characters, and no such offset lies inside a
+ * run the pattern matches at an offset that is not one of these (its characters would make that
+ * offset one). These offsets all lie in runs of 13+ digit / space / dash characters (`digitRuns`).
  */
-const RUN_START = /\d(?<![\w-]\d)(?=[\d -]{12})/g;
+function isRunStart(text: string, s: number): boolean {
+  const c = text.charCodeAt(s);
+  if (c < 48 || c > 57) return false;
+  if (s === 0) return true;
+  const b = text.charCodeAt(s - 1);
+  // [\w-]
+  return !((b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b === 95 || b === 45);
+}
 
 /** True when `value` holds at least `n` ASCII digits. */
 function hasDigits(value: string, n: number): boolean {
@@ -139,35 +148,45 @@ function findPaymentCards(text: string): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
   const run = /(?<![\w-])\d{1,19}(?:[ -]\d{1,19}){0,11}(?!\w)/y;
   // The run pattern is tried only where a run of 13+ digit / space / dash characters starts (see
-  // RUN_START); a run it matches elsewhere is shorter, so it holds fewer than 13 digits and no card.
-  RUN_START.lastIndex = 0;
-  for (let start = RUN_START.exec(text); start !== null; start = RUN_START.exec(text)) {
-    run.lastIndex = start.index;
-    const match = run.exec(text);
-    if (match === null) continue;
-    // Continue after this run, as a global scan of the run pattern does.
-    RUN_START.lastIndex = start.index + match[0].length;
-    // A card is 13-19 digits of this run: a run with fewer digits cannot hold one.
-    if (!hasDigits(match[0], 13)) continue;
-    const groups: Array<[number, number]> = [];
-    const group = /\d+/g;
-    for (let g = group.exec(match[0]); g !== null; g = group.exec(match[0])) {
-      groups.push([match.index + g.index, match.index + g.index + g[0].length]);
-    }
-    let from = 0;
-    while (from < groups.length) {
-      let found = -1;
-      for (let to = groups.length - 1; to >= from && found < 0; to--) {
-        const digits = text.slice(groups[from]![0], groups[to]![1]).replace(/[ -]/g, '');
-        if (digits.length <= 19 && cardNumberValid(digits)) found = to;
-      }
-      if (found >= 0) {
-        spans.push([groups[from]![0], groups[found]![1]]);
-        from = found + 1;
-      } else from++;
+  // isRunStart); a run it matches elsewhere is shorter, so it holds fewer than 13 digits and no card.
+  // `next` plays the lastIndex of a global scan for those starts.
+  const runs = digitRuns(text, 13);
+  let next = 0;
+  for (let r = 0; r < runs.length; r += 2) {
+    const last = runs[r + 1]! - 13;
+    for (let s = Math.max(runs[r]!, next); s <= last; s = Math.max(s + 1, next)) {
+      if (!isRunStart(text, s)) continue;
+      run.lastIndex = s;
+      const match = run.exec(text);
+      if (match === null) continue;
+      // Continue after this run, as a global scan of the run pattern does.
+      next = s + match[0].length;
+      // A card is 13-19 digits of this run: a run with fewer digits cannot hold one.
+      if (hasDigits(match[0], 13)) cardsInRun(text, match, spans);
     }
   }
   return spans;
+}
+
+/** The cards in one run of digit groups, tried at every group boundary, longest first. */
+function cardsInRun(text: string, match: RegExpExecArray, spans: Array<[number, number]>): void {
+  const groups: Array<[number, number]> = [];
+  const group = /\d+/g;
+  for (let g = group.exec(match[0]); g !== null; g = group.exec(match[0])) {
+    groups.push([match.index + g.index, match.index + g.index + g[0].length]);
+  }
+  let from = 0;
+  while (from < groups.length) {
+    let found = -1;
+    for (let to = groups.length - 1; to >= from && found < 0; to--) {
+      const digits = text.slice(groups[from]![0], groups[to]![1]).replace(/[ -]/g, '');
+      if (digits.length <= 19 && cardNumberValid(digits)) found = to;
+    }
+    if (found >= 0) {
+      spans.push([groups[from]![0], groups[found]![1]]);
+      from = found + 1;
+    } else from++;
+  }
 }
 
 const PHONE =

@@ -238,6 +238,38 @@ export function ssnCandidates(text: string): number[] {
   return out;
 }
 
+// `[\d -]` by ASCII code.
+const DIGIT_SPACE_DASH = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) DIGIT_SPACE_DASH[c] = 1;
+DIGIT_SPACE_DASH[32] = 1;
+DIGIT_SPACE_DASH[45] = 1;
+
+const isDigitSpaceDash = (text: string, i: number): boolean => {
+  const c = text.charCodeAt(i);
+  return c < 128 && DIGIT_SPACE_DASH[c] === 1;
+};
+
+/**
+ * The maximal runs of digit / space / dash characters at least `min` long, as pairs `start, end`
+ * in order. Each such run holds an offset `min - 1` more than a multiple of `min` (any `min`
+ * consecutive offsets hold one), so only those offsets are read first and a run is grown from
+ * there: in text without long runs, about one character in `min` is looked at, not every one.
+ */
+export function digitRuns(text: string, min: number): number[] {
+  const out: number[] = [];
+  let end = 0;
+  for (let p = min - 1; p < text.length; p += min) {
+    if (p < end || !isDigitSpaceDash(text, p)) continue;
+    let a = p;
+    while (a > 0 && isDigitSpaceDash(text, a - 1)) a--;
+    let b = p + 1;
+    while (b < text.length && isDigitSpaceDash(text, b)) b++;
+    if (b - a >= min) out.push(a, b);
+    end = b;
+  }
+  return out;
+}
+
 const SEPARATORS = ['', '_', '-'];
 
 /** Every spelling of `SECRET_KEYS` in rules.ts (the `secret-assignment` keywords), lower case. */

@@ -267,6 +267,33 @@ describe('optimised redaction and text checks against the reference implementati
     );
   });
 
+  it('are identical for card-like runs at every offset and of every length around 13', () => {
+    const runs = [
+      '4111111111111111',
+      '4111 1111 1111 1111',
+      '4111-1111-1111-1111',
+      '378282246310005',
+      '4222222222222',
+      '422222222222',
+      '1 2 3 4 5 6 7',
+      '12 4111 1111 1111 1111',
+      '4000 0566 5566 5556 4111 1111 1111 1111',
+    ];
+    for (const body of runs) {
+      for (let cut = 0; cut <= body.length; cut++) {
+        const run = body.slice(0, cut);
+        for (const before of ['', 'x', ' ', '-', '_', '.', 'é']) {
+          for (let pad = 0; pad < 14; pad++) {
+            const text = `${'a '.repeat(pad >> 1)}${pad & 1 ? 'b' : ''}${before}${run}`;
+            same(text);
+            same(`${text} tail`);
+            same(`${text}-`);
+          }
+        }
+      }
+    }
+  });
+
   it('are identical on arbitrary strings', () => {
     fc.assert(
       fc.property(

@@ -2,6 +2,7 @@ import { compose, createContext } from '@mcp-harden/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sanitize } from '../src/index.js';
+import { digitRuns } from '../src/scan.js';
 import { surelyFitsJson } from '../src/size.js';
 
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
@@ -268,5 +269,26 @@ describe('tool output path (redaction counted in place, one pre-check before str
     expect(JSON.parse(JSON.stringify({ ...createRedactor() }))).toEqual({
       ruleNames: createRedactor().ruleNames,
     });
+  });
+});
+
+describe('digitRuns (where payment-card runs are looked for)', () => {
+  it('finds exactly the maximal digit / space / dash runs a regex scan finds', () => {
+    const naive = (text: string, min: number) => {
+      const out: number[] = [];
+      const re = new RegExp(`[\\d -]{${min},}`, 'g');
+      for (let m = re.exec(text); m !== null; m = re.exec(text)) out.push(m.index, m.index + m[0].length);
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('1', '2', ' ', '-', 'a', '.', '\u0661', '\uff11'), maxLength: 80 }),
+        fc.integer({ min: 1, max: 16 }),
+        (text, min) => {
+          expect(digitRuns(text, min)).toEqual(naive(text, min));
+        },
+      ),
+      { numRuns: 3000, seed: 20261205 },
+    );
   });
 });
