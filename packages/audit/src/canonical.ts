@@ -233,7 +233,15 @@ function flatCanonicalJson(value: unknown): string | undefined {
 }
 
 // One-shot `crypto.hash` (Node >= 20.12) is about twice as fast as a Hash object for short input.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const oneShotHash = (
+  crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }
+).hash;
+
+/** Lower-case hex SHA-256 of bytes. */
+export function sha256HexOf(bytes: Uint8Array): string {
+  if (oneShotHash !== undefined) return oneShotHash('sha256', bytes, 'hex');
+  return createHash('sha256').update(bytes).digest('hex');
+}
 
 /** Lower-case hex SHA-256 of a UTF-8 string. */
 export function sha256Hex(text: string): string {

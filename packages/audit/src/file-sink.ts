@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { eventCanonicalJson, sha256Hex } from './canonical.js';
+import { eventCanonicalJson, sha256HexOf } from './canonical.js';
 import { chainFiles, GENESIS_HASH } from './chain.js';
 import { GROUP_COMMIT } from './dispatcher.js';
 import type { AuditEvent, AuditSink } from './types.js';
@@ -44,6 +44,12 @@ const HASH = /^[0-9a-f]{64}$/;
 
 /** Largest buffer allocated up front for a batch (more only when its records need it). */
 const MAX_FIRST_BUFFER = 8 * 1024 * 1024;
+
+/** Bytes of a record besides its event's: two hashes, the hash-input prefix, keys, newline. */
+const RECORD_OVERHEAD = 256;
+
+/** Bytes of `,"prevHash":"<64 hex>","v":1}`, the end of a record's hash input. */
+const INPUT_TAIL_BYTES = 85;
 
 function hashOfLine(line: string): string | undefined {
   try {
@@ -196,22 +202,29 @@ export function fileSink(options: FileSinkOptions): FileSink {
         for (const event of events) {
           if (partial.size > 0 && partial.has(event.id)) continue;
           const prevHash = hash;
-          // The event is serialized once and used for both the hash and the line. Both texts are
-          // exactly what chainHash / canonicalJson produce: keys sorted (event, hash, prevHash, v),
-          // and the hashes are lower-case hex, so JSON-quoting them is plain quoting.
+          // The event is serialized once, encoded once, and its bytes serve both the hash and the
+          // line. Both are exactly what chainHash / canonicalJson produce: keys sorted (event, hash,
+          // prevHash, v), and the hashes are lower-case hex, so JSON-quoting them is plain quoting.
           const eventJson = eventCanonicalJson(event);
-          hash = sha256Hex(`${prevHash}{"event":${eventJson},"prevHash":"${prevHash}","v":1}`);
-          const line = `{"event":${eventJson},"hash":"${hash}","prevHash":"${prevHash}","v":1}\n`;
-          // UTF-8 takes at most 3 bytes per UTF-16 code unit, so the line always fits whole.
-          const room = line.length * 3;
+          // UTF-8 takes at most 3 bytes per UTF-16 code unit, so the record always fits whole.
+          const room = eventJson.length * 3 + RECORD_OVERHEAD;
           if (out.length - end < room) {
-            const grown = Buffer.allocUnsafe(Math.max(out.length * 2, end + room));
+            const grown = Buffer.allocUnsafe(Math.max(out.length * 2, end - start + room));
             out.copy(grown, 0, start, end);
             end -= start;
             start = 0;
             out = grown;
           }
-          const bytes = out.write(line, end, 'utf8');
+          // First the hash input, `prevHash{"event":…,"prevHash":"…","v":1}`, then turned in place
+          // into the line, `{"event":…,"hash":"…","prevHash":"…","v":1}\n`.
+          const inputEnd =
+            end + out.write(`${prevHash}{"event":${eventJson},"prevHash":"${prevHash}","v":1}`, end, 'utf8');
+          hash = sha256HexOf(out.subarray(end, inputEnd));
+          const eventEnd = inputEnd - INPUT_TAIL_BYTES;
+          out.copyWithin(end, end + 64, eventEnd); // `{"event":…` over prevHash
+          const tailStart = eventEnd - 64;
+          const tail = `,"hash":"${hash}","prevHash":"${prevHash}","v":1}\n`;
+          const bytes = tailStart + out.write(tail, tailStart, 'latin1') - end;
           if (maxBytes !== undefined && size + (end - start) + bytes > maxBytes && size + (end - start) > 0) {
             // The records before this one fill the active file; this one starts the next file.
             if (ids.length > 0) await append(out.subarray(start, end), ids, prevHash);
