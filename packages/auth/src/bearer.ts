@@ -206,6 +206,7 @@ export function bearerAuth(options: BearerAuthOptions): Authenticator {
 
   const challengeOf = (tokenPresented: boolean) =>
     unauthorizedChallenge({ ...options.challenge, tokenPresented });
+  const challengeTokenPresented = () => challengeOf(true);
   const cache = new ExpiringCache<Principal>(cacheMaxEntries, now);
   const sensitiveClaims = options.sensitiveClaims ?? [];
 
@@ -259,14 +260,14 @@ export function bearerAuth(options: BearerAuthOptions): Authenticator {
     if (typeof value !== 'string' || value.length > maxCredentialBytes + 16) return undefined;
     const token = bearerCandidate(value);
     if (token === undefined) return undefined;
-    return lookupVerified(token, cache, now(), () => challengeOf(true));
+    return lookupVerified(token, cache, now(), challengeTokenPresented);
   }
 
   return buildAuthenticator(
     {
       authMethod: 'jwt',
       verify,
-      find: (headers) => findBearer(headers, maxCredentialBytes, () => challengeOf(true)),
+      find: (headers) => findBearer(headers, maxCredentialBytes, challengeTokenPresented),
       accepts: (credential) => JWS_SHAPE.test(credential),
       challenge: challengeOf,
       now,
