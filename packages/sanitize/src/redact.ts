@@ -331,6 +331,18 @@ function candidateFindings(rule: CompiledRule, text: string, out: RawFinding[], 
     const at = candidates[i]!;
     if (at < next) continue;
     pattern.lastIndex = at;
+    if (rule.group === undefined) {
+      // The value is the whole match: a sticky test leaves its end in lastIndex, no match array.
+      if (!pattern.test(text)) continue;
+      const end = pattern.lastIndex;
+      next = end === at ? at + 1 : end;
+      if (end > at && (!rule.validate || rule.validate(text.slice(at, end)))) {
+        out.push({ start: at, end, order: rule.order });
+      } else if (end > at) {
+        next = at + 1;
+      }
+      continue;
+    }
     const match = pattern.exec(text);
     if (match === null) continue;
     next = match[0].length === 0 ? at + 1 : at + match[0].length;
