@@ -295,13 +295,6 @@ export function buildAuthenticator(parts: AuthenticatorParts, options: Authentic
     return (found.verify ?? parts.verify)(found.credential);
   }
 
-  async function fromHeaders(headers: HeadersLike): Promise<Principal | undefined> {
-    const hit = parts.cachedInHeaders?.(headers);
-    if (hit !== undefined) return hit;
-    const found = credentialIn(headers);
-    return found === undefined ? undefined : verifyFound(found);
-  }
-
   const middleware = defineMiddleware(
     options.name ?? 'auth',
     async function authenticate(ctx: HardenContext, next: Next): Promise<McpResult> {
@@ -350,7 +343,11 @@ export function buildAuthenticator(parts: AuthenticatorParts, options: Authentic
         throw new TypeError('authenticateRequest: expected an IncomingMessage or { headers, url }');
       }
       checkNoQueryCredential(request.url, challengeTokenPresented);
-      return fromHeaders(request.headers);
+      // inline rather than through another async function: a cached principal resolves in one step
+      const hit = parts.cachedInHeaders?.(request.headers);
+      if (hit !== undefined) return hit;
+      const found = credentialIn(request.headers);
+      return found === undefined ? undefined : verifyFound(found);
     },
   });
 }
