@@ -104,6 +104,8 @@ interface CompiledRule {
   order: number;
   /** Built-in rules only: false when the rule cannot match `text` (see {@link PREFILTERS}). */
   mayMatch: Prefilter | undefined;
+  /** Built-in rules only: `HAS_*` bits every match contains (checked on short text). */
+  needs: number;
   /** Built-in rules only: where a match can start (see {@link CANDIDATES}); `pattern` then runs sticky there. */
   candidates: CandidateFinder | undefined;
 }
@@ -196,6 +198,77 @@ const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
   },
 };
 
+// Characters (or kinds of characters) a text holds, as bits; see charBits.
+const HAS_AT = 1;
+const HAS_COLON = 2;
+/** `=` or `:` */
+const HAS_ASSIGN = 4;
+const HAS_DOT = 8;
+const HAS_DASH = 16;
+const HAS_UNDERSCORE = 32;
+const HAS_DIGIT = 64;
+/** `A` */
+const HAS_CAPITAL_A = 128;
+/** `A`-`Z` */
+const HAS_CAPITAL = 256;
+/** `b` or `B` */
+const HAS_LETTER_B = 512;
+
+const ALL_BITS = 1023;
+
+/** Up to this length, {@link charBits} (one pass) is cheaper than the rules' own pre-checks. */
+const SHORT_TEXT = 128;
+
+const BITS_OF_CHAR = new Uint16Array(128);
+BITS_OF_CHAR[64] = HAS_AT;
+BITS_OF_CHAR[58] = HAS_COLON | HAS_ASSIGN;
+BITS_OF_CHAR[61] = HAS_ASSIGN;
+BITS_OF_CHAR[46] = HAS_DOT;
+BITS_OF_CHAR[45] = HAS_DASH;
+BITS_OF_CHAR[95] = HAS_UNDERSCORE;
+for (let c = 48; c <= 57; c++) BITS_OF_CHAR[c] = HAS_DIGIT;
+for (let c = 65; c <= 90; c++) BITS_OF_CHAR[c] = HAS_CAPITAL;
+BITS_OF_CHAR[65] = HAS_CAPITAL | HAS_CAPITAL_A;
+BITS_OF_CHAR[66] = HAS_CAPITAL | HAS_LETTER_B;
+BITS_OF_CHAR[98] = HAS_LETTER_B;
+
+/** The `HAS_*` bits of the characters of `text`. */
+function charBits(text: string): number {
+  let bits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) bits |= BITS_OF_CHAR[c]!;
+  }
+  return bits;
+}
+
+/**
+ * Characters every match of a built-in rule contains (its pattern or finder as shipped; the `i`
+ * patterns only with `b`/`B` or non-letters): a short text without one of them cannot match.
+ */
+const NEEDS: Readonly<Record<BuiltinRuleName, number>> = {
+  'private-key': HAS_DASH, // -----BEGIN … PRIVATE KEY-----
+  'aws-access-key-id': HAS_CAPITAL_A, // AKIA, ASIA, …
+  'aws-secret-access-key': HAS_ASSIGN, // key = / key:
+  'github-token': HAS_UNDERSCORE, // gh?_, github_pat_
+  'gitlab-token': HAS_DASH, // glpat-, …
+  'slack-token': 0,
+  'stripe-key': HAS_UNDERSCORE, // sk_live_
+  'google-api-key': HAS_CAPITAL_A, // AIza
+  jwt: HAS_DOT, // eyJ….eyJ….
+  'url-credentials': HAS_COLON | HAS_AT, // scheme://user:pass@
+  'bearer-token': HAS_LETTER_B, // bearer (any case)
+  'secret-assignment': HAS_ASSIGN,
+  'high-entropy-assignment': HAS_ASSIGN,
+  email: HAS_AT | HAS_DOT,
+  'payment-card': HAS_DIGIT,
+  'us-ssn': HAS_DIGIT | HAS_DASH,
+  iban: HAS_DIGIT | HAS_CAPITAL, // [A-Z]{2}\d{2}
+  phone: HAS_DIGIT,
+  ipv4: HAS_DIGIT | HAS_DOT,
+  ipv6: HAS_COLON, // two or more
+};
+
 /**
  * Built-in rules whose pattern is run only at the offsets a literal in the text allows (see
  * scan.ts), instead of being tried from every offset.
@@ -231,6 +304,7 @@ function compileRule(
   mayMatch?: Prefilter,
   candidates?: CandidateFinder,
   groupTail?: number,
+  needs = 0,
 ): CompiledRule {
   if (!rule || typeof rule.name !== 'string' || !/^[a-z0-9][a-z0-9_.-]{0,63}$/i.test(rule.name)) {
     throw new TypeError('redaction rule: name must be 1-64 letters, digits, ".", "_" or "-"');
@@ -257,6 +331,7 @@ function compileRule(
     strategy: strategy ?? rule.strategy,
     order,
     mayMatch,
+    needs,
     candidates,
   };
 }
@@ -444,6 +519,7 @@ export function createInternalRedactor(options: RedactOptions = {}): InternalRed
         shipped ? PREFILTERS[rule.name] : undefined,
         shipped ? CANDIDATES[rule.name] : undefined,
         shipped && 'group' in rule && rule.group === 1 ? GROUP_TAIL[rule.name] : undefined,
+        shipped ? NEEDS[rule.name] : 0,
       ),
     );
   }
@@ -483,8 +559,11 @@ export function createInternalRedactor(options: RedactOptions = {}): InternalRed
     const all: RawFinding[] = [];
     if (text.length === 0) return all;
     const memo: ScanMemo = { lowered: undefined, assignmentEnds: undefined };
+    // Short text: one pass notes which characters it holds, and rules missing one they need are skipped.
+    const has = text.length <= SHORT_TEXT ? charBits(text) : ALL_BITS;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
+      if ((rule.needs & has) !== rule.needs) continue;
       if (rule.mayMatch !== undefined && !rule.mayMatch(text, memo)) continue;
       ruleFindings(rule, text, all, memo);
     }
