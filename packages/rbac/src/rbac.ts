@@ -349,18 +349,16 @@ export function rbac(options: RbacOptions = {}): Middleware {
     }
     const bound: Bound[] = [];
     const variables: Record<string, string> = Object.create(null);
-    {
-      const exact = resources.get(target);
-      if (exact) bound.push({ rule: exact, variables });
-      else if (!exactOnly) {
-        // A URI matched by several templates must satisfy all of them: we cannot know which
-        // one the server routes it to.
-        for (const { template, rule } of templates) {
-          const vars = template.match(target);
-          if (vars) {
-            Object.assign(variables, vars);
-            bound.push({ rule, variables: vars });
-          }
+    const exact = resources.get(target);
+    if (exact) bound.push({ rule: exact, variables });
+    else if (!exactOnly) {
+      // A URI matched by several templates must satisfy all of them: we cannot know which
+      // one the server routes it to.
+      for (const { template, rule } of templates) {
+        const vars = template.match(target);
+        if (vars) {
+          Object.assign(variables, vars);
+          bound.push({ rule, variables: vars });
         }
       }
     }

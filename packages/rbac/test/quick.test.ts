@@ -191,6 +191,41 @@ describe('rbac decides with quick checks as with the generic checks', () => {
     }
   });
 
+  it('for generated resource reads through templates, exact URIs and policies', async () => {
+    const r = random(17);
+    const uris = ['notes://acme/1', 'notes://globex/2', 'config://app', 'files://acme/x', 'other://z'];
+    for (let i = 0; i < 800; i++) {
+      const custom = r.next() < 0.3;
+      const resources: Record<string, Rule> = {};
+      for (const key of ['notes://{tenant}/{id}', '{scheme}://acme/{id}', 'config://app']) {
+        if (r.next() < 0.7) resources[key] = ruleOf(r, 0, custom);
+      }
+      const policyRule = r.next() < 0.3 ? ruleOf(r, 1, custom) : undefined;
+      const genericResources = Object.fromEntries(Object.entries(resources).map(([k, v]) => [k, generic(v)]));
+      const shared: Omit<RbacOptions, 'resources'> = {
+        revealRequiredScopes: r.next() < 0.5,
+        ...(r.next() < 0.5 ? { scopeHierarchy: HIERARCHY } : {}),
+        onError: () => {},
+      };
+      const principal = principalOf(r);
+      const uri = r.pick(uris);
+      const readOf = (rule: Rule | undefined) =>
+        createContext({
+          method: 'resources/read',
+          params: { uri },
+          principal,
+          ...(rule ? { policy: { rule } } : {}),
+        });
+      const quick = await through({ ...shared, resources }, readOf(policyRule), { contents: [] });
+      const slow = await through(
+        { ...shared, resources: genericResources },
+        readOf(policyRule && generic(policyRule)),
+        { contents: [] },
+      );
+      expect(quick).toEqual(slow);
+    }
+  });
+
   it('when filtering generated lists', async () => {
     const r = random(13);
     for (let i = 0; i < 300; i++) {
