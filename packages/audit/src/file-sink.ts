@@ -134,7 +134,8 @@ export function fileSink(options: FileSinkOptions): FileSink {
   let size = 0;
   let lastHash: string | undefined;
   let needsNewline = false;
-  // Ids written by a batch that then failed part-way, so its retry does not write them twice.
+  // Ids written by a batch that then failed part-way (after a rotation), so its retry does not
+  // write them twice.
   let partial = new Set<string>();
 
   const recover = async () => {
@@ -170,7 +171,7 @@ export function fileSink(options: FileSinkOptions): FileSink {
   let lineEstimate = 1024;
 
   /** One write (all of `bytes`, however many calls the OS needs) and one fdatasync for a group of records. */
-  const append = async (bytes: Buffer, ids: string[], hash: string) => {
+  const append = async (bytes: Buffer, hash: string) => {
     for (let done = 0; done < bytes.length; ) {
       const { bytesWritten } = await fh!.write(bytes, done, bytes.length - done);
       if (bytesWritten <= 0) throw new Error(`fileSink: could not write to ${path}`);
@@ -180,7 +181,6 @@ export function fileSink(options: FileSinkOptions): FileSink {
     size += bytes.length;
     lastHash = hash;
     needsNewline = false;
-    for (const id of ids) partial.add(id);
   };
 
   const sink: FileSink = {
@@ -197,9 +197,11 @@ export function fileSink(options: FileSinkOptions): FileSink {
         let start = 0; // start of the bytes not yet written (moves past what a rotation wrote)
         let end = 0;
         if (needsNewline) out[end++] = 0x0a;
-        let ids: string[] = [];
+        let pending = 0; // records in the bytes not yet written
+        let first = 0; // index in `events` of the first of them
         let hash = lastHash!;
-        for (const event of events) {
+        for (let i = 0; i < events.length; i++) {
+          const event = events[i]!;
           if (partial.size > 0 && partial.has(event.id)) continue;
           const prevHash = hash;
           // The event is serialized once, encoded once, and its bytes serve both the hash and the
@@ -227,17 +229,22 @@ export function fileSink(options: FileSinkOptions): FileSink {
           const bytes = tailStart + out.write(tail, tailStart, 'latin1') - end;
           if (maxBytes !== undefined && size + (end - start) + bytes > maxBytes && size + (end - start) > 0) {
             // The records before this one fill the active file; this one starts the next file.
-            if (ids.length > 0) await append(out.subarray(start, end), ids, prevHash);
-            ids = [];
+            if (pending > 0) {
+              await append(out.subarray(start, end), prevHash);
+              // Written: if a later part of this batch fails, its retry must not write them again.
+              for (let k = first; k < i; k++) partial.add(events[k]!.id);
+            }
+            pending = 0;
+            first = i;
             await rotateNow();
             start = end;
           }
           end += bytes;
-          ids.push(event.id);
+          pending++;
         }
-        if (ids.length > 0) {
-          await append(out.subarray(start, end), ids, hash);
-          lineEstimate = Math.ceil((end - start) / ids.length) + 64;
+        if (pending > 0) {
+          await append(out.subarray(start, end), hash);
+          lineEstimate = Math.ceil((end - start) / pending) + 64;
         }
         partial = new Set();
       } catch (err) {
