@@ -1,9 +1,11 @@
-// A batch that fails part-way (after a rotation wrote its first records) is retried without
-// writing those records twice. The failure is injected by making one rename (the rotation) fail.
-import { readFileSync } from 'node:fs';
+// The file sink when writes fail: a batch that fails part-way (after a rotation wrote its first
+// records) is retried without writing those records twice (the failure is injected by making one
+// rename, the rotation, fail), and a sink that cannot open its file spills and later replays.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { compose, createContext } from '@mcp-harden/core';
 import { describe, expect, it, vi } from 'vitest';
-import { type AuditEvent, chainFiles, fileSink, verifyChain } from '../src/index.js';
+import { type AuditEvent, audit, chainFiles, fileSink, verifyChain } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const failRename = vi.hoisted(() => ({ next: false }));
@@ -67,6 +69,46 @@ describe('fileSink() retry of a batch that failed part-way', () => {
       );
       expect(ids).toEqual(events.map((e) => e.id));
       expect(await verifyChain(files)).toMatchObject({ ok: true, records: 40 });
+    } finally {
+      tmp.remove();
+    }
+  });
+});
+
+describe('fileSink() behind audit() while its disk is unusable', () => {
+  it('spills every event while the file cannot be opened, then replays them into one intact chain', async () => {
+    const tmp = tempDir('file-down');
+    try {
+      // The log's directory is a plain file for now: opening the log fails (ENOTDIR).
+      const logDir = join(tmp.dir, 'logs');
+      writeFileSync(logDir, 'not a directory');
+      const log = join(logDir, 'audit.log');
+      const trail = audit({
+        sinks: [fileSink({ path: log, fsync: false })],
+        spillDir: join(tmp.dir, 'spill'),
+        batchSize: 10,
+        retry: { attempts: 1 },
+        replayIntervalMs: 60_000,
+        onError: () => {},
+      });
+      const chain = compose([trail]);
+      for (let i = 0; i < 5000; i++) {
+        await chain(createContext({ method: 'tools/list', requestId: i }), async () => ({ tools: [] }));
+        if (i % 500 === 499) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      await trail.flush();
+      expect(trail.stats()[0]).toMatchObject({ delivered: 0, spilled: 5000, degraded: true });
+      rmSync(logDir);
+      mkdirSync(logDir);
+      await trail.flush();
+      expect(trail.stats()[0]).toMatchObject({ delivered: 5000, replayed: 5000, degraded: false });
+      await trail.close();
+      const requestIds = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { event: AuditEvent }).event.requestId);
+      expect(requestIds).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+      expect(await verifyChain([log])).toMatchObject({ ok: true, records: 5000 });
     } finally {
       tmp.remove();
     }
