@@ -91,6 +91,8 @@ export interface Redactor {
 
 interface CompiledRule {
   name: string;
+  /** `[REDACTED:<name>]`, the `mask` replacement, made once. */
+  mask: string;
   pattern: RegExp;
   group: number | undefined;
   /**
@@ -323,6 +325,7 @@ function compileRule(
   if (candidates) flags.add('y');
   return {
     name: rule.name,
+    mask: `[REDACTED:${rule.name}]`,
     pattern: new RegExp(rule.pattern.source, [...flags].join('')),
     group: rule.group,
     groupTail: rule.group !== undefined ? groupTail : undefined,
@@ -607,7 +610,8 @@ export function createInternalRedactor(options: RedactOptions = {}): InternalRed
       const f = findings[i]!;
       const rule = rules[f.order]!;
       out += text.slice(last, f.start);
-      out += replacement(rule.name, text.slice(f.start, f.end), strategy ?? rule.strategy ?? defaultStrategy);
+      const how = strategy ?? rule.strategy ?? defaultStrategy;
+      out += how === 'mask' ? rule.mask : replacement(rule.name, text.slice(f.start, f.end), how);
       last = f.end;
       counts[rule.name] = (counts[rule.name] ?? 0) + 1;
     }

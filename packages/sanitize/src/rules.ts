@@ -60,17 +60,53 @@ const TYPE_WORDS = new Set([
   'changeme',
 ]);
 
+// TYPE_WORDS by length, for the ASCII comparison in isTypeWord.
+const LONGEST_TYPE_WORD = Math.max(...[...TYPE_WORDS].map((w) => w.length));
+const TYPE_WORDS_BY_LENGTH: string[][] = [];
+for (const word of TYPE_WORDS) {
+  TYPE_WORDS_BY_LENGTH[word.length] ??= [];
+  TYPE_WORDS_BY_LENGTH[word.length]!.push(word);
+}
+
+/**
+ * `TYPE_WORDS.has(value.toLowerCase())` without lower-casing ASCII values: for them lower-casing
+ * is the ASCII fold, compared in place. Lower-casing maps every code point to one or more, so
+ * a value over twice the longest word's length never lower-cases to a word.
+ */
+function isTypeWord(value: string): boolean {
+  if (value.length > 2 * LONGEST_TYPE_WORD) return false;
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) >= 128) return TYPE_WORDS.has(value.toLowerCase());
+  }
+  const words = TYPE_WORDS_BY_LENGTH[value.length];
+  if (words === undefined) return false;
+  for (const word of words) {
+    let same = true;
+    for (let i = 0; i < word.length && same; i++) {
+      const c = value.charCodeAt(i);
+      same = (c >= 65 && c <= 90 ? c + 32 : c) === word.charCodeAt(i);
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+const PLACEHOLDER_START = /^[$%{[<*#(]/;
+const FILLER = /^(?:x+|\*+|\.+|-+)$/i;
+const CALL_PARENTHESIS = /\)$|\($/;
+const CONFIG_REFERENCE = /^(?:process\.env|os\.environ|env\.|config\.|this\.|self\.|settings\.|secrets\.)/i;
+const VERSION_TAG = /^v?\d{1,6}(?:\.\d{1,6}){1,3}(?:[-+@]|$)/;
+
 /** Rejects placeholders and code that merely names a secret (`password: string`, `token=${TOKEN}`). */
 function plausibleSecretValue(value: string): boolean {
-  if (TYPE_WORDS.has(value.toLowerCase())) return false;
-  if (/^[$%{[<*#(]/.test(value)) return false;
-  if (/^(?:x+|\*+|\.+|-+)$/i.test(value)) return false;
-  if (/\)$|\($/.test(value)) return false;
-  if (/^(?:process\.env|os\.environ|env\.|config\.|this\.|self\.|settings\.|secrets\.)/i.test(value))
-    return false;
+  if (isTypeWord(value)) return false;
+  if (PLACEHOLDER_START.test(value)) return false;
+  if (FILLER.test(value)) return false;
+  if (CALL_PARENTHESIS.test(value)) return false;
+  if (CONFIG_REFERENCE.test(value)) return false;
   if (value.includes('REDACTED')) return false;
   // Version tags (`image/token:1.2.3@sha256:...`) are not secrets.
-  if (/^v?\d{1,6}(?:\.\d{1,6}){1,3}(?:[-+@]|$)/.test(value)) return false;
+  if (VERSION_TAG.test(value)) return false;
   return true;
 }
 
@@ -192,8 +228,10 @@ function cardsInRun(text: string, match: RegExpExecArray, spans: Array<[number, 
 const PHONE =
   /(?<![\w.+-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4})(?![\w-]|\.\d)/g;
 
+const NON_DIGITS = /\D/g;
+
 const phoneDigitsValid = (value: string) => {
-  const digits = value.replace(/\D/g, '').length;
+  const digits = value.replace(NON_DIGITS, '').length;
   return digits >= 8 && digits <= 15;
 };
 

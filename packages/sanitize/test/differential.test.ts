@@ -10,6 +10,7 @@ import {
   stripInvisible,
 } from '../src/index.js';
 import { createRedactor as createReference } from './reference/redact.js';
+import { BUILTIN_RULES as REFERENCE_RULES } from './reference/rules.js';
 import { detectInjection as referenceInjection, stripInvisible as referenceStrip } from './reference/text.js';
 
 // The redactor, the invisible-character stripper and the injection check were optimised (candidate
@@ -311,6 +312,52 @@ describe('optimised redaction and text checks against the reference implementati
         },
       ),
       { numRuns: 500, seed: 20261122 },
+    );
+  });
+});
+
+describe('built-in validators against the reference', () => {
+  const validators = BUILTIN_RULES.flatMap((rule) => {
+    const reference = REFERENCE_RULES.find((r) => r.name === rule.name);
+    return 'validate' in rule && reference && 'validate' in reference
+      ? [{ name: rule.name, fast: rule.validate, reference: reference.validate }]
+      : [];
+  });
+
+  it('accept and reject exactly the same values (type words in any case, placeholders, versions)', () => {
+    expect(validators.map((v) => v.name)).toEqual(
+      expect.arrayContaining(['secret-assignment', 'high-entropy-assignment']),
+    );
+    const words = ['string', 'UNDEFINED', 'Unknown', 'un\u212Anown', 'nUlL', 'changeme', 'Redacted', 'İnull'];
+    const values = fc.oneof(
+      fc.constantFrom(...words),
+      fc.constantFrom(...words).map((w) => `${w}x`),
+      fc.constantFrom(...words).map((w) => w.repeat(3)),
+      fc.string({ maxLength: 24 }),
+      fc.string({
+        unit: fc.constantFrom('a', 'N', 'u', 'l', '\u212A', 'İ', 'ß', '$', '(', ')', '.', '1', 'v'),
+        maxLength: 20,
+      }),
+      fc.constantFrom(
+        '$TOKEN',
+        ['$', '{TOKEN}'].join(''),
+        'xxxx',
+        '****',
+        'process.env.X',
+        'v1.2.3',
+        '1.2.3@sha',
+        'getToken()',
+        'Sup3rS3cretValue!',
+      ),
+    );
+    fc.assert(
+      fc.property(values, (value) => {
+        for (const { name, fast, reference } of validators) {
+          if (fast(value) !== reference(value))
+            expect({ name, value, got: fast(value) }).toEqual({ name, value, got: reference(value) });
+        }
+      }),
+      { numRuns: 3000, seed: 20261205 },
     );
   });
 });
