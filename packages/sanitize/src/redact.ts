@@ -112,13 +112,11 @@ interface CompiledRule {
   candidates: CandidateFinder | undefined;
 }
 
-/** `text` as given; `memo.lowered` is the lower-cased text, made on demand (for the `i` patterns). */
+/** A cheap necessary condition for a rule to match `text` (`memo` is shared by one `detect`). */
 type Prefilter = (text: string, memo: ScanMemo) => boolean;
 
-const lowerOf = (text: string, memo: ScanMemo): string => {
-  memo.lowered ??= text.toLowerCase();
-  return memo.lowered;
-};
+// `bearer` in any ASCII case, as the `i` pattern of `bearer-token` reads it (no text lower-cased).
+const BEARER = /bearer/i;
 
 /**
  * `text.includes(literal)`, searched by the character at `pivot` (a rare one: a native search led
@@ -169,9 +167,8 @@ const GROUP_TAIL: Readonly<Partial<Record<BuiltinRuleName, number>>> = {
 /**
  * Cheap necessary conditions for the built-in rules: each literal is one that every match of
  * the rule's pattern contains, so a text without it cannot hold a finding and the regex is not
- * run. The `i` patterns are checked on the lower-cased text: without the `u` flag, a
- * case-insensitive match of an ASCII letter is always an ASCII letter, which `toLowerCase` maps
- * to its lower case. Only attached to the built-in rules themselves, never to a custom rule.
+ * run. The `i` pattern (`bearer-token`) is checked with a regex of the same flags, so letters
+ * match the same way. Only attached to the built-in rules themselves, never to a custom rule.
  */
 const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
   'private-key': (t) => t.includes('PRIVATE KEY'),
@@ -185,7 +182,7 @@ const PREFILTERS: Readonly<Record<BuiltinRuleName, Prefilter | undefined>> = {
   'google-api-key': (t) => t.includes('AIza'),
   jwt: (t) => hasLiteral(t, 'eyJ', 2),
   'url-credentials': (t) => t.includes('@') && t.includes('://'),
-  'bearer-token': (t, memo) => lowerOf(t, memo).includes('bearer'),
+  'bearer-token': (t) => BEARER.test(t),
   'secret-assignment': undefined,
   'high-entropy-assignment': undefined,
   email: (t) => t.includes('@'),
@@ -561,7 +558,7 @@ export function createInternalRedactor(options: RedactOptions = {}): InternalRed
   const spans = (text: string): RawFinding[] => {
     const all: RawFinding[] = [];
     if (text.length === 0) return all;
-    const memo: ScanMemo = { lowered: undefined, assignmentEnds: undefined };
+    const memo: ScanMemo = { assignmentEnds: undefined };
     // Short text: one pass notes which characters it holds, and rules missing one they need are skipped.
     const has = text.length <= SHORT_TEXT ? charBits(text) : ALL_BITS;
     for (let i = 0; i < rules.length; i++) {

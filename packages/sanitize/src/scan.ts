@@ -87,8 +87,6 @@ function holdsAt(text: string, at: number, word: string): boolean {
 
 /** Per-text scratch shared by the pre-checks and candidate finders of one `detect` call. */
 export interface ScanMemo {
-  /** The text lower-cased (made once, by the first pre-check that needs it). */
-  lowered: string | undefined;
   /** Keyword end offsets before each `=` / `:` (pairs: end, end before a quote or -1). */
   assignmentEnds: number[] | undefined;
 }
