@@ -141,7 +141,7 @@ async function postgresAudit(databaseUrl: string) {
 /** The audit trail the file describes (built by `fromPolicy`), read back from its file sink. */
 function fileAudit(policy: LoadedPolicy, trail: AuditMiddleware): AuditSetup {
   const file = policy.effective.audit?.sinks.find((s) => s.type === 'file');
-  if (!file || file.type !== 'file') {
+  if (file?.type !== 'file') {
     throw new TypeError(`${policy.filename}: the quickstart needs an audit section with a file sink`);
   }
   return {
