@@ -313,6 +313,24 @@ function checkRules(rules: readonly Rule[], fn: string): Rule[] {
   return [...rules];
 }
 
+/** `all`'s refusal when every failing part only lacked scopes: all scopes of every part at once. */
+function missingAll(scopeDeny: RuleOutcome, requiredScopes: string[]): RuleOutcome {
+  return deny(scopeDeny.rule, 'missing scopes', { requiredScopes, scopeOnly: true });
+}
+
+/** The step-up `any` offers: of the scope-only refusals, the one needing the fewest scopes. */
+function fewestScopes(stepUp: RuleOutcome | undefined, outcome: RuleOutcome): RuleOutcome | undefined {
+  if (outcome.scopeOnly !== true || !outcome.requiredScopes) return stepUp;
+  return !stepUp || outcome.requiredScopes.length < (stepUp.requiredScopes?.length ?? 0) ? outcome : stepUp;
+}
+
+/** `any`'s refusal when no part allowed. */
+function noneAllowed(name: string, stepUp: RuleOutcome | undefined): RuleOutcome {
+  return stepUp
+    ? deny(name, 'missing scopes', { requiredScopes: stepUp.requiredScopes, scopeOnly: true })
+    : deny(name, 'no alternative allowed');
+}
+
 /**
  * Allows when every rule allows. Rules run in order; a deny that is not about scopes stops.
  *
@@ -338,9 +356,7 @@ export function all(...rules: Rule[]): Rule {
           if (outcome.scopeOnly !== true) return outcome;
           scopeDeny ??= outcome;
         }
-        if (!scopeDeny) return allow(name);
-        // Every failure was about scopes: the caller needs all scopes of every part at once.
-        return deny(scopeDeny.rule, 'missing scopes', { requiredScopes, scopeOnly: true });
+        return scopeDeny ? missingAll(scopeDeny, requiredScopes) : allow(name);
       },
     },
     // the same steps as `check`, for parts that all have a quick check
@@ -353,8 +369,7 @@ export function all(...rules: Rule[]): Rule {
         if (outcome.scopeOnly !== true) return outcome;
         scopeDeny ??= outcome;
       }
-      if (!scopeDeny) return allowed;
-      return deny(scopeDeny.rule, 'missing scopes', { requiredScopes, scopeOnly: true });
+      return scopeDeny ? missingAll(scopeDeny, requiredScopes) : allowed;
     },
   );
 }
@@ -383,14 +398,9 @@ export function any(...rules: Rule[]): Rule {
         for (const part of parts) {
           const outcome = await part.check(input);
           if (outcome.allowed === true) return outcome;
-          if (outcome.scopeOnly === true && outcome.requiredScopes) {
-            if (!stepUp || outcome.requiredScopes.length < (stepUp.requiredScopes?.length ?? 0))
-              stepUp = outcome;
-          }
+          stepUp = fewestScopes(stepUp, outcome);
         }
-        return stepUp
-          ? deny(name, 'missing scopes', { requiredScopes: stepUp.requiredScopes, scopeOnly: true })
-          : deny(name, 'no alternative allowed');
+        return noneAllowed(name, stepUp);
       },
     },
     // the same steps as `check`, for parts that all have a quick check
@@ -400,14 +410,9 @@ export function any(...rules: Rule[]): Rule {
         const outcome = quickCheckOf(part)?.(principal, scopes);
         if (outcome === undefined) return undefined;
         if (outcome.allowed === true) return outcome;
-        if (outcome.scopeOnly === true && outcome.requiredScopes) {
-          if (!stepUp || outcome.requiredScopes.length < (stepUp.requiredScopes?.length ?? 0))
-            stepUp = outcome;
-        }
+        stepUp = fewestScopes(stepUp, outcome);
       }
-      return stepUp
-        ? deny(name, 'missing scopes', { requiredScopes: stepUp.requiredScopes, scopeOnly: true })
-        : deny(name, 'no alternative allowed');
+      return noneAllowed(name, stepUp);
     },
   );
 }
