@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compose, createContext, HardenError } from '@mcp-harden/core';
+import { seededRandom } from '@mcp-harden/test-services';
 import { describe, expect, it, vi } from 'vitest';
 import { eventCanonicalJson, canonicalJson as generalCanonicalJson, quoteJson } from '../src/canonical.js';
 import { isoTime } from '../src/event.js';
@@ -20,18 +21,6 @@ import {
   verifyChain,
 } from '../src/index.js';
 import { MemorySink, tempDir } from './helpers.js';
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run tests the same values. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRINGS = [
   '',
@@ -232,7 +221,7 @@ describe('eventCanonicalJson()', () => {
   });
 
   it('equals canonicalJson byte for byte on 20,000 varied events', () => {
-    const r = rng(11);
+    const r = seededRandom(11);
     for (let i = 0; i < 20_000; i++) {
       const event = anyEvent(r);
       const expected = canonicalJson(event);
@@ -246,7 +235,7 @@ describe('eventCanonicalJson()', () => {
     const sink = new MemorySink();
     const trail = audit({ sinks: [sink], spillDir: tempDir('fast').dir, includeArguments: 'redacted' });
     const chain = compose([trail]);
-    const r = rng(5);
+    const r = seededRandom(5);
     for (let i = 0; i < 200; i++) {
       const ctx = createContext({
         method: 'tools/call',
@@ -361,7 +350,7 @@ describe('quoteJson()', () => {
 
 describe('isoTime()', () => {
   it('equals toISOString for integer milliseconds, in one second and across seconds', () => {
-    const r = rng(3);
+    const r = seededRandom(3);
     const values = [
       0, -0, 1, -1, 999, 1000, 1001, -999, -1000, -1001, 8.64e15, -8.64e15, 253402300799999, 253402300800000,
       -62167219200001,
@@ -385,7 +374,7 @@ describe('isoTime()', () => {
 
 describe('argumentsDigest()', () => {
   it('is sha256 over canonicalJson for varied arguments', () => {
-    const r = rng(9);
+    const r = seededRandom(9);
     for (let i = 0; i < 5_000; i++) {
       const args = anyValue(r);
       let text: string;
@@ -400,7 +389,7 @@ describe('argumentsDigest()', () => {
   });
 
   it('takes the flat-object path with the same text as canonicalJson (every primitive, odd keys)', () => {
-    const r = rng(17);
+    const r = seededRandom(17);
     const keys = [
       'text',
       'a',
@@ -444,7 +433,7 @@ describe('fileSink() with the fast serializer', () => {
     try {
       const log = join(tmp.dir, 'audit.log');
       const sink = fileSink({ path: log, fsync: false, rotate: { maxBytes: 20_000 } });
-      const r = rng(21);
+      const r = seededRandom(21);
       const events: Record<string, unknown>[] = [];
       for (let i = 0; i < 300; i++) {
         const event = anyEvent(r);
@@ -507,7 +496,7 @@ function referenceChain(
 
 describe('fileSink() group commit', () => {
   it('writes batches of any size as the one-record-at-a-time chain, byte for byte, rotation and torn tail included', async () => {
-    const r = rng(77);
+    const r = seededRandom(77);
     const long = ['€'.repeat(3000), '\u{1F600}'.repeat(2000), 'ascii '.repeat(1500), 'é'.repeat(5000)];
     for (const [round, sizes] of [
       [1, 7, 300, 50, 2, 1000],

@@ -1,4 +1,5 @@
 import { compose, createContext, type HardenError, isHardenError, type Principal } from '@mcp-harden/core';
+import { seededRandom } from '@mcp-harden/test-services';
 import { createFakeClock, createTestIssuer, type FakeClock, type TestIssuer } from '@mcp-harden/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerCandidate } from '../src/authenticator.js';
@@ -11,15 +12,9 @@ const METADATA = 'https://mcp.example.com/.well-known/oauth-protected-resource/m
 const BEARER = /^bearer[ ]+([^\s]+)[ ]*$/i;
 const JWS_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-/** Small deterministic PRNG (mulberry32), so a failure can be replayed. */
+/** Generated inputs from a seed, so a failure can be replayed. */
 function random(seed: number) {
-  let a = seed;
-  const next = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),

@@ -1,5 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { createContext, HardenError, type McpResult } from '@mcp-harden/core';
+import { seededRandom } from '@mcp-harden/test-services';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rateLimit } from '../src/index.js';
@@ -284,18 +285,6 @@ describe('rateLimit() memory store against the RateLimiterMemory reference', () 
     vi.useRealTimers();
   });
 
-  /** Deterministic PRNG (mulberry32). */
-  const prng = (seed: number) => {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  };
-
   it('makes every decision the promise-based RateLimiterMemory version made, figures included', async () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
     const limits = {
@@ -349,7 +338,7 @@ describe('rateLimit() memory store against the RateLimiterMemory reference', () 
       return { state: { level: tightest!.level, refused: false, remainingPoints: tightest!.remaining } };
     };
 
-    const random = prng(7);
+    const random = seededRandom(7);
     const subjects = ['alice', 'bob', 'anonymous'];
     const tools = ['echo', 'heavy', 'free'];
     let refused = 0;

@@ -1,3 +1,4 @@
+import { seededRandom } from '@mcp-harden/test-services';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FixedWindowMemory } from '../src/memory-store.js';
@@ -10,18 +11,6 @@ function manualClock(start = 1_700_000_000_000) {
     advance: (ms: number) => {
       now += ms;
     },
-  };
-}
-
-/** Deterministic PRNG (mulberry32) so the random walk is the same on every run. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -215,7 +204,7 @@ describe('FixedWindowMemory', () => {
   it('decides exactly as RateLimiterMemory on a long random walk of consumes, rewards and time', async () => {
     vi.useFakeTimers({ now: 1_700_000_000_000 });
     for (const seed of [1, 2, 3]) {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const limit = { points: 1 + Math.floor(random() * 6), duration: 1 + Math.floor(random() * 3) };
       const reference = new RateLimiterMemory(limit);
       const store = new FixedWindowMemory(limit);

@@ -8,6 +8,7 @@ import {
   type Principal,
   type TargetPolicy,
 } from '@mcp-harden/core';
+import { seededRandom } from '@mcp-harden/test-services';
 import { describe, expect, it } from 'vitest';
 import {
   all,
@@ -29,15 +30,9 @@ const SCOPES = ['a:read', 'a:write', 'b:read', 'b:write', 'admin'] as const;
 const ROLES = ['viewer', 'editor', 'admin'] as const;
 const HIERARCHY = { 'a:write': ['a:read'], admin: ['a:write', 'b:write'], 'b:write': ['b:read'] };
 
-/** Small deterministic PRNG (mulberry32), so a failure can be replayed. */
+/** Generated inputs from a seed, so a failure can be replayed. */
 function random(seed: number) {
-  let a = seed;
-  const next = () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number) => Math.floor(next() * n);
   const subset = <T>(xs: readonly T[]) => xs.filter(() => next() < 0.4);
   const some = <T>(xs: readonly T[]) => {

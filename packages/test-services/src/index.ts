@@ -200,3 +200,4 @@ export async function startPostgres(): Promise<PostgresService> {
 
 export type { Connection, HostableServer, McpHttpHost, McpHttpHostOptions } from './mcp.js';
 export { connectInMemory, hostMcpOverHttp, readJsonBody } from './mcp.js';
+export { seededRandom } from './random.js';
