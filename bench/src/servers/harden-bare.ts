@@ -1,12 +1,22 @@
 /**
  * (7) mcp-harden with nothing installed: the same @mcp-harden/http `serve()` hosting as (6) in
  * stateless mode, with an empty middleware chain. Measures the adapter's and host's own cost.
+ *
+ * With `BENCH_FLOOR` (`otel`, `audit` or both, comma-separated) the chain holds the hand-written
+ * floors of src/floors.ts instead: the least any tracing or audit implementation costs (src/paired.ts).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serve } from '@mcp-harden/http';
 import { harden } from '@mcp-harden/sdk';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { floors } from '../floors.js';
 import { ECHO_DESCRIPTION, HOST, PORT, REPORT_DESCRIPTION, REPORT_TEXT } from './common.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mcp-harden-bench-floor-'));
+const floor = floors(process.env.BENCH_FLOOR ?? '', dir);
 
 const served = await serve({
   mode: 'stateless',
@@ -14,7 +24,7 @@ const served = await serve({
   port: PORT,
   createServer: () => {
     const server = new McpServer({ name: 'bench-harden-bare', version: '1.0.0' });
-    const hardened = harden(server, { use: [] });
+    const hardened = harden(server, { use: floor.use });
     server.registerTool(
       'echo',
       { description: ECHO_DESCRIPTION, inputSchema: { text: z.string() } },
@@ -28,7 +38,13 @@ const served = await serve({
 });
 
 process.on('SIGTERM', () => {
-  void served.close({ deadlineMs: 2_000 }).finally(() => process.exit(0));
+  void served
+    .close({ deadlineMs: 2_000 })
+    .then(() => floor.close())
+    .finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    });
 });
 
 process.stdout.write(`READY ${served.port}\n`);

@@ -14,16 +14,20 @@ import { z } from 'zod';
 import { fullStack } from '../stack.js';
 import { ECHO_DESCRIPTION, HOST, PORT, REPORT_DESCRIPTION, REPORT_TEXT } from './common.js';
 
+// BENCH_WITHOUT: comma-separated middleware names to leave out (audit, telemetry, auth, rbac,
+// rate-limit, sanitize) and `edge-auth` for the HTTP-level check: one package's share (src/paired.ts).
+const without = new Set(process.env.BENCH_WITHOUT?.split(',') ?? []);
 const stack = await fullStack();
+const use = stack.middleware.filter((m) => !without.has(m.middlewareName ?? ''));
 
 const served = await serve({
   mode: 'stateless',
   host: HOST,
   port: PORT,
-  authenticate: (req) => stack.auth.authenticateRequest(req),
+  ...(without.has('edge-auth') ? {} : { authenticate: (req) => stack.auth.authenticateRequest(req) }),
   createServer: () => {
     const server = new McpServer({ name: 'bench-harden-full', version: '1.0.0' });
-    const hardened = harden(server, { use: stack.middleware });
+    const hardened = harden(server, { use });
     hardened
       .withPolicy({ tags: ['read-only'] })
       .registerTool(
