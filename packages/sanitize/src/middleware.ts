@@ -308,7 +308,15 @@ function truncateUtf8(text: string, bytes: number): string {
 interface OutputPass {
   counts: Record<string, number>;
   patterns: Set<string>;
+  /** Look for injection phrasing (false when the mode is `off`: nothing would read the findings). */
+  scan: boolean;
 }
+
+const outputPass = (mode: InjectionMode): OutputPass => ({
+  counts: {},
+  patterns: new Set(),
+  scan: mode !== 'off',
+});
 
 /** Builds the output half; shared by {@link redactOutput} and {@link sanitize}. */
 function outputProcessor(options: RedactOutputOptions) {
@@ -379,7 +387,7 @@ function outputProcessor(options: RedactOutputOptions) {
       if (stripped.hidden) pass.patterns.add('hidden-characters');
       out = stripped.text;
     }
-    addInjectionPatterns(out, pass.patterns);
+    if (pass.scan) addInjectionPatterns(out, pass.patterns);
     return redactor[REDACT_INTO](out, pass.counts);
   };
 
@@ -392,7 +400,7 @@ function outputProcessor(options: RedactOutputOptions) {
     if (typeof value === 'string') {
       let out = value;
       if (strip && mayStrip(out)) out = stripFound(out).text;
-      addInjectionPatterns(out, pass.patterns);
+      if (pass.scan) addInjectionPatterns(out, pass.patterns);
       return redactor[REDACT_INTO](out, pass.counts, format ? 'format' : undefined);
     }
     if (Array.isArray(value)) return value.map((v) => cleanValue(v, redactor, pass, format));
@@ -506,7 +514,7 @@ function outputProcessor(options: RedactOutputOptions) {
     const policy = policyOf(ctx);
     const redactor = redactorFor(policy);
     const mode = injectionMode(policy);
-    const pass: OutputPass = { counts: {}, patterns: new Set() };
+    const pass = outputPass(mode);
     let out: McpResult = { ...result };
     if (Array.isArray(result.content)) {
       out.content = (result.content as ContentBlock[]).map((b) =>
@@ -520,7 +528,7 @@ function outputProcessor(options: RedactOutputOptions) {
         (ctx.target !== undefined
           ? (options.outputSchemas?.[ctx.target] ?? learned.get(ctx.target))
           : undefined);
-      const trial: OutputPass = { counts: {}, patterns: new Set() };
+      const trial = outputPass(mode);
       let redacted = cleanValue(structured, redactor, trial, false);
       if (schema !== undefined) {
         const validate = compileSchema(schema, false);
@@ -563,7 +571,7 @@ function outputProcessor(options: RedactOutputOptions) {
     const policy = policyOf(ctx);
     const redactor = redactorFor(policy);
     const mode = injectionMode(policy);
-    const pass: OutputPass = { counts: {}, patterns: new Set() };
+    const pass = outputPass(mode);
     let out: McpResult = { ...result };
     if (Array.isArray(result.contents)) {
       out.contents = (result.contents as JsonObject[]).map((c) =>
@@ -574,7 +582,7 @@ function outputProcessor(options: RedactOutputOptions) {
       if (mode === 'fence') {
         out.contents = (result.contents as JsonObject[]).map((c) => {
           if (typeof c !== 'object' || c === null || typeof c.text !== 'string') return c;
-          const local: OutputPass = { counts: {}, patterns: new Set() };
+          const local = outputPass(mode);
           const text = cleanText(c.text, redactor, local);
           for (const [rule, n] of Object.entries(local.counts))
             pass.counts[rule] = (pass.counts[rule] ?? 0) + n;
@@ -600,7 +608,7 @@ function outputProcessor(options: RedactOutputOptions) {
     const policy = policyOf(ctx);
     const redactor = redactorFor(policy);
     const mode = injectionMode(policy);
-    const pass: OutputPass = { counts: {}, patterns: new Set() };
+    const pass = outputPass(mode);
     let out: McpResult = { ...result };
     if (typeof result.description === 'string')
       out.description = cleanText(result.description, redactor, pass);
