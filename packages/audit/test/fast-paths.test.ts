@@ -541,7 +541,7 @@ describe('fileSink() group commit', () => {
     }
   });
 
-  it('is handed everything queued in one write (up to 4096 events), not batchSize at a time', async () => {
+  it('is handed everything queued in one write (up to 1024 events), not batchSize at a time', async () => {
     const tmp = tempDir('group-batch');
     try {
       const sink = fileSink({ path: join(tmp.dir, 'audit.log'), fsync: false });
@@ -556,7 +556,7 @@ describe('fileSink() group commit', () => {
       }
       await Promise.all(calls);
       await trail.flush();
-      expect(write.mock.calls.map(([events]) => events.length)).toEqual([4096, 904]);
+      expect(write.mock.calls.map(([events]) => events.length)).toEqual([1024, 1024, 1024, 1024, 904]);
       // Any other sink still gets batchSize events per write.
       expect(memory.writes).toBe(500);
       expect(trail.stats()).toMatchObject([
