@@ -6,8 +6,9 @@
  * between slices (this shared machine switches between two speeds ~1.7x apart) cancels.
  *
  * Variants: (1), the bare server, the bare server with the hand-written floors of src/floors.ts
- * (what tracing and an audit trail cost in any implementation), and the full server, plus the full
- * server without each package named in `BENCH_PAIRED_WITHOUT`. Writes results/<date>-paired.md.
+ * (what tracing and an audit trail cost in any implementation), the full server, the full server
+ * recording 10 % of the traces, plus the full server without each package named in
+ * `BENCH_PAIRED_WITHOUT`. Writes results/<date>-paired.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -46,6 +47,13 @@ const VARIANTS: ServerSpec[] = [
   floor('bare + audit floor', 'audit', 'one SHA-256-chained JSON line, group-committed with fdatasync'),
   floor('bare + both floors', 'audit,otel', 'both floors: the least the required tracing and audit cost'),
   byName('mcp-harden-full'),
+  {
+    ...byName('mcp-harden-full'),
+    name: 'full, 10 % of traces sampled',
+    description:
+      'mcp-harden-full with a ParentBased(TraceIdRatioBased(0.1)) sampler (metrics still on every call)',
+    env: { BENCH_SAMPLE_RATIO: '0.1' },
+  },
   ...WITHOUT.map((w) => ({
     ...byName('mcp-harden-full'),
     name: `full without ${w}`,

@@ -28,7 +28,13 @@ import {
   PeriodicExportingMetricReader,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
 import { z } from 'zod';
 
 /** Audience of the bench tokens (this server's identifier, RFC 8707). */
@@ -51,13 +57,23 @@ const noopMetricExporter: PushMetricExporter = {
   selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
 };
 
-/** The real OpenTelemetry SDK, wired as an application would (context manager, propagator, providers). */
-export function startOtel(): { tracerProvider: BasicTracerProvider; meterProvider: MeterProvider } {
+/**
+ * The real OpenTelemetry SDK, wired as an application would (context manager, propagator, providers).
+ * Every span is recorded unless `sampleRatio` is given: then a `ParentBasedSampler` around a
+ * `TraceIdRatioBasedSampler` records that fraction of the traces (metrics stay exact).
+ */
+export function startOtel(sampleRatio?: number): {
+  tracerProvider: BasicTracerProvider;
+  meterProvider: MeterProvider;
+} {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(
     new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
   );
   const tracerProvider = new BasicTracerProvider({
+    ...(sampleRatio === undefined
+      ? {}
+      : { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) }) }),
     spanProcessors: [new BatchSpanProcessor(noopSpanExporter)],
   });
   const meterProvider = new MeterProvider({
@@ -88,11 +104,13 @@ export interface FullStack {
 export const NEVER = { points: 1_000_000_000, duration: 60 };
 
 /** Builds every package with the benchmark's configuration. */
-export async function fullStack(options: { redis?: RedisClientLike } = {}): Promise<FullStack> {
+export async function fullStack(
+  options: { redis?: RedisClientLike; sampleRatio?: number } = {},
+): Promise<FullStack> {
   const issuer = await createTestIssuer({ algorithm: 'ES256', audience: AUDIENCE, expiresIn: 3600 });
   const token = await issuer.mintToken(CALLER_CLAIMS);
   const dir = mkdtempSync(join(tmpdir(), 'mcp-harden-bench-'));
-  const { tracerProvider, meterProvider } = startOtel();
+  const { tracerProvider, meterProvider } = startOtel(options.sampleRatio);
 
   const trail = audit({
     sinks: [fileSink({ path: join(dir, 'audit.log') })],

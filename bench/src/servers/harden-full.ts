@@ -17,7 +17,9 @@ import { ECHO_DESCRIPTION, HOST, PORT, REPORT_DESCRIPTION, REPORT_TEXT } from '.
 // BENCH_WITHOUT: comma-separated middleware names to leave out (audit, telemetry, auth, rbac,
 // rate-limit, sanitize) and `edge-auth` for the HTTP-level check: one package's share (src/paired.ts).
 const without = new Set(process.env.BENCH_WITHOUT?.split(',') ?? []);
-const stack = await fullStack();
+// BENCH_SAMPLE_RATIO: record only this fraction of the traces (the default records every span).
+const ratio = process.env.BENCH_SAMPLE_RATIO;
+const stack = await fullStack(ratio ? { sampleRatio: Number(ratio) } : {});
 const use = stack.middleware.filter((m) => !without.has(m.middlewareName ?? ''));
 
 const served = await serve({
