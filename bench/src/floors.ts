@@ -74,8 +74,11 @@ function auditFloor(path: string): { middleware: Middleware; close(): Promise<vo
     if (flushing || pending.length === 0) return;
     const data = pending.join('');
     pending = [];
-    flushing = new Promise<void>((resolve) => {
-      write(fd, data, () => fdatasync(fd, () => resolve()));
+    // A failed write or sync crashes the server: a floor that silently skipped work would read too low.
+    flushing = new Promise<void>((resolve, reject) => {
+      write(fd, data, (error) =>
+        error ? reject(error) : fdatasync(fd, (syncError) => (syncError ? reject(syncError) : resolve())),
+      );
     }).then(() => {
       flushing = undefined;
       flush();

@@ -157,3 +157,10 @@ export async function load(
     errors: result.errors + result.non2xx + result.timeouts,
   };
 }
+
+/** Median: one sample disturbed by another process on the shared machine does not move it. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

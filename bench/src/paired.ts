@@ -13,7 +13,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { checkCall, load, type Running, type ServerSpec, startServer } from './harness.js';
+import { checkCall, load, median, type Running, type ServerSpec, startServer } from './harness.js';
 import { SERVERS } from './servers.js';
 
 const SLICES = Number(process.env.BENCH_SLICES ?? 8);
@@ -66,12 +66,6 @@ const VARIANTS: ServerSpec[] = [
 function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface Sample {

@@ -8,7 +8,15 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { renderChart } from './chart.js';
-import { checkCall, type LoadResult, load, peakRssMiB, type ServerSpec, startServer } from './harness.js';
+import {
+  checkCall,
+  type LoadResult,
+  load,
+  median,
+  peakRssMiB,
+  type ServerSpec,
+  startServer,
+} from './harness.js';
 import { SERVERS } from './servers.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -30,13 +38,6 @@ async function measure(spec: ServerSpec, tool: string): Promise<LoadResult> {
   } finally {
     await running.stop();
   }
-}
-
-/** Median of the rounds: one round disturbed by another process on the shared machine does not move it. */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function loadAverage(): string {
