@@ -12,22 +12,21 @@
  *   trail that survives a crash and shows tampering" costs.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, fdatasync, openSync, write } from 'node:fs';
+import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, write } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineMiddleware, type Middleware } from '@mcp-harden/core';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { startOtel } from './stack.js';
 
-export type Floor = 'otel' | 'audit';
-
 /** The floors named in `spec` (comma-separated `otel`, `audit`), outermost first. */
-export function floors(spec: string, dir: string): { use: Middleware[]; close(): Promise<void> } {
+export function floors(spec: string): { use: Middleware[]; close(): Promise<void> } {
   const names = spec.split(',').filter(Boolean);
   for (const name of names) {
     if (name !== 'otel' && name !== 'audit') throw new Error(`unknown floor ${name} (otel, audit)`);
   }
   const parts = [
-    ...(names.includes('audit') ? [auditFloor(join(dir, 'floor-audit.log'))] : []),
+    ...(names.includes('audit') ? [auditFloor()] : []),
     ...(names.includes('otel') ? [otelFloor()] : []),
   ];
   return {
@@ -65,8 +64,9 @@ function otelFloor(): { middleware: Middleware; close(): Promise<void> } {
   };
 }
 
-function auditFloor(path: string): { middleware: Middleware; close(): Promise<void> } {
-  const fd = openSync(path, 'a');
+function auditFloor(): { middleware: Middleware; close(): Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-harden-bench-floor-'));
+  const fd = openSync(join(dir, 'audit.log'), 'a');
   let previous = '0'.repeat(64);
   let pending: string[] = [];
   let flushing: Promise<void> | undefined;
@@ -100,6 +100,7 @@ function auditFloor(path: string): { middleware: Middleware; close(): Promise<vo
     close: async () => {
       while (flushing) await flushing;
       closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

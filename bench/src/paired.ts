@@ -29,6 +29,7 @@ const byName = (name: string): ServerSpec => {
   if (!spec) throw new Error(`no server ${name}`);
   return spec;
 };
+const FULL = byName('mcp-harden-full');
 const floor = (name: string, value: string, description: string): ServerSpec => ({
   name,
   description,
@@ -46,16 +47,16 @@ const VARIANTS: ServerSpec[] = [
   ),
   floor('bare + audit floor', 'audit', 'one SHA-256-chained JSON line, group-committed with fdatasync'),
   floor('bare + both floors', 'audit,otel', 'both floors: the least the required tracing and audit cost'),
-  byName('mcp-harden-full'),
+  FULL,
   {
-    ...byName('mcp-harden-full'),
+    ...FULL,
     name: 'full, 10 % of traces sampled',
     description:
       'mcp-harden-full with a ParentBased(TraceIdRatioBased(0.1)) sampler (metrics still on every call)',
     env: { BENCH_SAMPLE_RATIO: '0.1' },
   },
   ...WITHOUT.map((w) => ({
-    ...byName('mcp-harden-full'),
+    ...FULL,
     name: `full without ${w}`,
     description: `mcp-harden-full with BENCH_WITHOUT=${w}`,
     env: { BENCH_WITHOUT: w },

@@ -5,9 +5,6 @@
  * With `BENCH_FLOOR` (`otel`, `audit` or both, comma-separated) the chain holds the hand-written
  * floors of src/floors.ts instead: the least any tracing or audit implementation costs (src/paired.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { serve } from '@mcp-harden/http';
 import { harden } from '@mcp-harden/sdk';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -15,8 +12,7 @@ import { z } from 'zod';
 import { floors } from '../floors.js';
 import { ECHO_DESCRIPTION, HOST, PORT, REPORT_DESCRIPTION, REPORT_TEXT } from './common.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mcp-harden-bench-floor-'));
-const floor = floors(process.env.BENCH_FLOOR ?? '', dir);
+const floor = floors(process.env.BENCH_FLOOR ?? '');
 
 const served = await serve({
   mode: 'stateless',
@@ -41,10 +37,7 @@ process.on('SIGTERM', () => {
   void served
     .close({ deadlineMs: 2_000 })
     .then(() => floor.close())
-    .finally(() => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    });
+    .finally(() => process.exit(0));
 });
 
 process.stdout.write(`READY ${served.port}\n`);
